@@ -1,0 +1,2 @@
+//! The `blossom` command (work in progress).
+fn main() {}
