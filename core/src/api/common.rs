@@ -1,0 +1,217 @@
+//! Types shared by several endpoints: safety filters, reasoning effort, token usage and the
+//! metadata every answer carries.
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+use serde::{Deserialize, Serialize, Serializer};
+use serde_json::{Map, Value};
+
+use super::lenient;
+
+/// One category of the service's safety filter (PROTOCOL §6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
+pub enum SafeCategory {
+    /// Personal data.
+    Privacy,
+    /// Credentials and keys.
+    Secrets,
+    /// Sexual content.
+    Sexual,
+    /// Violence.
+    Violence,
+    /// Prompt-injection shield.
+    Shield,
+}
+
+impl SafeCategory {
+    /// The wire token.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Privacy => "privacy",
+            Self::Secrets => "secrets",
+            Self::Sexual => "sexual",
+            Self::Violence => "violence",
+            Self::Shield => "shield",
+        }
+    }
+}
+
+/// The set of safety filters to apply; sent as a comma list (`privacy,secrets`), or `false`
+/// when empty.
+///
+/// ```
+/// use blossom_core::api::{Safe, SafeCategory};
+/// assert_eq!(Safe::standard().to_string(), "privacy,secrets");
+/// assert_eq!(Safe::nsfw().with(SafeCategory::Shield).to_string(), "sexual,violence,shield");
+/// assert_eq!(Safe::off().to_string(), "false");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct Safe {
+    categories: BTreeSet<SafeCategory>,
+}
+
+impl Safe {
+    /// No filter.
+    pub fn off() -> Self {
+        Self::default()
+    }
+
+    /// The service's `true`: privacy and secrets.
+    pub fn standard() -> Self {
+        Self::off()
+            .with(SafeCategory::Privacy)
+            .with(SafeCategory::Secrets)
+    }
+
+    /// The service's `nsfw`: sexual content and violence.
+    pub fn nsfw() -> Self {
+        Self::off()
+            .with(SafeCategory::Sexual)
+            .with(SafeCategory::Violence)
+    }
+
+    /// Every category.
+    pub fn all() -> Self {
+        Self::standard()
+            .with(SafeCategory::Sexual)
+            .with(SafeCategory::Violence)
+            .with(SafeCategory::Shield)
+    }
+
+    /// Adds a category.
+    #[must_use]
+    pub fn with(mut self, category: SafeCategory) -> Self {
+        self.categories.insert(category);
+        self
+    }
+
+    /// Whether no category is selected.
+    pub fn is_off(&self) -> bool {
+        self.categories.is_empty()
+    }
+}
+
+impl fmt::Display for Safe {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.categories.is_empty() {
+            return f.write_str("false");
+        }
+        for (i, category) in self.categories.iter().enumerate() {
+            if i > 0 {
+                f.write_str(",")?;
+            }
+            f.write_str(category.as_str())?;
+        }
+        Ok(())
+    }
+}
+
+impl Serialize for Safe {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+/// How hard a reasoning model should think.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum ReasoningEffort {
+    /// No reasoning.
+    None,
+    /// The least.
+    Minimal,
+    /// Low.
+    Low,
+    /// Medium.
+    Medium,
+    /// High.
+    High,
+    /// Extra high.
+    Xhigh,
+    /// The most.
+    Max,
+}
+
+/// Token counts of one answer. Extra detail objects are kept as JSON.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[non_exhaustive]
+pub struct Usage {
+    /// Tokens in the prompt.
+    #[serde(default, deserialize_with = "lenient::u64_or_zero")]
+    pub prompt_tokens: u64,
+    /// Tokens in the answer.
+    #[serde(default, deserialize_with = "lenient::u64_or_zero")]
+    pub completion_tokens: u64,
+    /// Both.
+    #[serde(default, deserialize_with = "lenient::u64_or_zero")]
+    pub total_tokens: u64,
+    /// Breakdown of the prompt (cached, audio, image tokens …), as sent.
+    #[serde(default)]
+    pub prompt_tokens_details: Option<Value>,
+    /// Breakdown of the answer (reasoning, audio tokens …), as sent.
+    #[serde(default)]
+    pub completion_tokens_details: Option<Value>,
+    /// Any other usage fields the server sent.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// Whether the server answered from its own cache (`X-Cache`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ServerCache {
+    /// `X-Cache: HIT`.
+    Hit,
+    /// `X-Cache: MISS`.
+    Miss,
+}
+
+/// What every answer carries besides its content: where it came from and how it was obtained.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ResponseMeta {
+    /// HTTP status of the answer.
+    pub status: u16,
+    /// The server's `X-Request-Id`.
+    pub request_id: Option<String>,
+    /// `x-model-used`: the model that really answered.
+    pub model_used: Option<String>,
+    /// `Content-Type` of the answer.
+    pub content_type: Option<String>,
+    /// `X-Cache` of the server.
+    pub server_cache: Option<ServerCache>,
+    /// Network attempts the call made (0 when answered without the network).
+    pub attempts: u32,
+}
+
+impl ResponseMeta {
+    /// Reads the metadata headers of an answer.
+    pub(crate) fn from_head(status: http::StatusCode, headers: &http::HeaderMap) -> Self {
+        let text = |name: &str| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .filter(|v| !v.is_empty())
+                .map(str::to_owned)
+        };
+        let server_cache = text("x-cache").and_then(|v| {
+            if v.eq_ignore_ascii_case("hit") {
+                Some(ServerCache::Hit)
+            } else if v.eq_ignore_ascii_case("miss") {
+                Some(ServerCache::Miss)
+            } else {
+                None
+            }
+        });
+        Self {
+            status: status.as_u16(),
+            request_id: text("x-request-id"),
+            model_used: text("x-model-used"),
+            content_type: text("content-type"),
+            server_cache,
+            attempts: 0,
+        }
+    }
+}

@@ -1,0 +1,17 @@
+//! Runtime-neutral driving: the seams an adapter fills ([`Transport`], [`Timer`],
+//! [`Runtime`]) and the generic async [`Client`] that runs the engine's loop over them.
+//!
+//! No executor and no socket live here: the adapter crates plug in tokio or smol timers and
+//! the isahc transport, and name the client (`blossom_tokio::Client`).
+
+mod call;
+mod client;
+mod runtime;
+mod stream;
+mod transport;
+
+pub use call::{BoxFuture, Call, FromOutput, StreamCall};
+pub use client::{Client, ClientBuilder};
+pub use runtime::{Runtime, Timer};
+pub use stream::ChatStream;
+pub use transport::{BodyStream, HttpResponse, Transport, read_body};

@@ -1,0 +1,33 @@
+//! The runtime seam: what an async executor must provide (ARCHITECTURE §2, hyper's `rt`).
+
+use std::sync::Arc;
+use std::time::{Instant, SystemTime};
+
+use async_trait::async_trait;
+
+use super::Transport;
+use crate::config::ClientConfig;
+use crate::error::Error;
+
+/// Time for the driver: the engine never reads a clock, so the driver asks this.
+#[async_trait]
+pub trait Timer: Send + Sync + 'static {
+    /// The current instant (a runtime with paused or virtual time returns its own).
+    fn now(&self) -> Instant;
+
+    /// The current wall-clock time, used only to resolve `Retry-After` dates.
+    fn wall_now(&self) -> SystemTime;
+
+    /// Completes at `deadline` (at once if it has passed).
+    async fn sleep_until(&self, deadline: Instant);
+}
+
+/// An async runtime adapter: a [`Timer`] that also knows how to build the default transport.
+/// `blossom-tokio` and `blossom-smol` each provide one; the client is generic over it.
+pub trait Runtime: Timer + Clone + Default {
+    /// The transport a client of this runtime uses unless another is given.
+    ///
+    /// # Errors
+    /// When the transport cannot be built from `config` (for example an invalid TLS setup).
+    fn default_transport(config: &ClientConfig) -> Result<Arc<dyn Transport>, Error>;
+}

@@ -1,0 +1,119 @@
+//! The transport seam: send one HTTP request, get the status, headers and a body stream.
+
+use std::pin::Pin;
+
+use async_trait::async_trait;
+use bytes::{Bytes, BytesMut};
+use futures_core::Stream;
+use futures_util::StreamExt as _;
+use http::{HeaderMap, StatusCode};
+
+use crate::error::{TransportError, TransportErrorKind};
+
+/// A response body, chunk by chunk, as the network delivers it. Dropping it aborts the
+/// transfer and frees the connection.
+pub type BodyStream = Pin<Box<dyn Stream<Item = Result<Bytes, TransportError>> + Send>>;
+
+/// A response whose body has not been read yet.
+pub struct HttpResponse {
+    /// Status.
+    pub status: StatusCode,
+    /// Headers.
+    pub headers: HeaderMap,
+    /// The body, to be read whole or streamed.
+    pub body: BodyStream,
+}
+
+impl std::fmt::Debug for HttpResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpResponse")
+            .field("status", &self.status)
+            .field("headers", &self.headers)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Sends HTTP requests. Implementations own connection pooling, TLS, proxies and the
+/// response size limit; they do not retry, cache or time out whole calls (the engine does).
+///
+/// The only network-touching crate, `blossom-transport`, implements it with isahc; tests may
+/// implement it with anything.
+#[async_trait]
+pub trait Transport: Send + Sync + 'static {
+    /// Sends `request` and returns as soon as the response head has arrived.
+    ///
+    /// # Errors
+    /// A [`TransportError`] when no response head could be obtained.
+    async fn send(&self, request: http::Request<Bytes>) -> Result<HttpResponse, TransportError>;
+}
+
+/// Reads a body to its end, refusing to hold more than `limit` bytes. A body that arrives in
+/// one chunk is returned without copying.
+///
+/// # Errors
+/// The body's own error, or [`TransportErrorKind::BodyTooLarge`] past `limit`.
+pub async fn read_body(mut body: BodyStream, limit: usize) -> Result<Bytes, TransportError> {
+    let mut first: Option<Bytes> = None;
+    let mut joined: Option<BytesMut> = None;
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk?;
+        if chunk.is_empty() {
+            continue;
+        }
+        let held = joined
+            .as_ref()
+            .map_or_else(|| first.as_ref().map_or(0, Bytes::len), BytesMut::len);
+        if held + chunk.len() > limit {
+            return Err(TransportError::new(
+                TransportErrorKind::BodyTooLarge,
+                format!("the response body exceeds the limit of {limit} bytes"),
+            ));
+        }
+        match (&mut joined, first.take()) {
+            (Some(all), _) => all.extend_from_slice(&chunk),
+            (None, None) => first = Some(chunk),
+            (None, Some(previous)) => {
+                let mut all = BytesMut::with_capacity((previous.len() + chunk.len()) * 2);
+                all.extend_from_slice(&previous);
+                all.extend_from_slice(&chunk);
+                joined = Some(all);
+            }
+        }
+    }
+    Ok(joined.map_or_else(|| first.unwrap_or_default(), BytesMut::freeze))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures_util::stream;
+
+    fn body(chunks: Vec<&'static [u8]>) -> BodyStream {
+        Box::pin(stream::iter(
+            chunks.into_iter().map(|c| Ok(Bytes::from_static(c))),
+        ))
+    }
+
+    fn block<F: std::future::Future>(future: F) -> F::Output {
+        futures_util::FutureExt::now_or_never(future).expect("ready")
+    }
+
+    #[test]
+    fn joins_chunks_and_enforces_the_limit() {
+        assert_eq!(
+            block(read_body(body(vec![b"ab", b"", b"cd", b"e"]), 5)).unwrap(),
+            "abcde"
+        );
+        assert_eq!(block(read_body(body(vec![]), 5)).unwrap(), "");
+        let error = block(read_body(body(vec![b"abc", b"def"]), 5)).unwrap_err();
+        assert_eq!(error.kind(), TransportErrorKind::BodyTooLarge);
+    }
+
+    #[test]
+    fn one_chunk_is_not_copied() {
+        let chunk = Bytes::from_static(b"image bytes");
+        let pointer = chunk.as_ptr();
+        let single: BodyStream = Box::pin(stream::iter([Ok(chunk)]));
+        assert_eq!(block(read_body(single, 100)).unwrap().as_ptr(), pointer);
+    }
+}

@@ -1,0 +1,95 @@
+//! A generational slab: O(1) insert, lookup and removal, and ids that go stale safely.
+//!
+//! A removed slot is reused by the next insert with a new generation, so an old [`CallId`]
+//! never reaches the call that took its place.
+
+use super::CallId;
+
+#[derive(Debug)]
+struct Slot<T> {
+    generation: u32,
+    value: Option<T>,
+}
+
+/// Calls by id.
+#[derive(Debug)]
+pub(crate) struct Slots<T> {
+    slots: Vec<Slot<T>>,
+    free: Vec<u32>,
+    len: usize,
+}
+
+impl<T> Default for Slots<T> {
+    fn default() -> Self {
+        Self {
+            slots: Vec::new(),
+            free: Vec::new(),
+            len: 0,
+        }
+    }
+}
+
+impl<T> Slots<T> {
+    pub(crate) fn insert(&mut self, value: T) -> CallId {
+        self.len += 1;
+        if let Some(index) = self.free.pop() {
+            let slot = &mut self.slots[index as usize];
+            slot.generation = slot.generation.wrapping_add(1);
+            slot.value = Some(value);
+            return CallId {
+                index,
+                generation: slot.generation,
+            };
+        }
+        let index = u32::try_from(self.slots.len()).unwrap_or(u32::MAX);
+        self.slots.push(Slot {
+            generation: 0,
+            value: Some(value),
+        });
+        CallId {
+            index,
+            generation: 0,
+        }
+    }
+
+    pub(crate) fn get_mut(&mut self, id: CallId) -> Option<&mut T> {
+        let slot = self.slots.get_mut(id.index as usize)?;
+        if slot.generation != id.generation {
+            return None;
+        }
+        slot.value.as_mut()
+    }
+
+    pub(crate) fn remove(&mut self, id: CallId) -> Option<T> {
+        let slot = self.slots.get_mut(id.index as usize)?;
+        if slot.generation != id.generation {
+            return None;
+        }
+        let value = slot.value.take()?;
+        self.free.push(id.index);
+        self.len -= 1;
+        Some(value)
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stale_ids_miss() {
+        let mut slots = Slots::default();
+        let a = slots.insert("a");
+        assert_eq!(slots.remove(a), Some("a"));
+        let b = slots.insert("b");
+        assert_eq!(a.index, b.index);
+        assert!(slots.get_mut(a).is_none());
+        assert!(slots.remove(a).is_none());
+        assert_eq!(slots.get_mut(b), Some(&mut "b"));
+        assert_eq!(slots.len(), 1);
+    }
+}
