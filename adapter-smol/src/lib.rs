@@ -1,1 +1,72 @@
-//! Work in progress.
+//! # blossom-smol
+//!
+//! The [Pollinations.AI](https://pollinations.ai) client for smol and async-io programs, with
+//! no tokio in its dependency tree. Same methods, same behaviour as `blossom-tokio`.
+//!
+//! ```
+//! use blossom_smol::{ChatRequest, Client, StreamExt};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let emulator = blossom_emulator::Emulator::spawn(Default::default())?;
+//! smol::block_on(async {
+//!     let client = Client::builder()
+//!         .base_url(emulator.base_url())
+//!         .api_key(blossom_emulator::DEMO_SECRET_KEY)
+//!         .build()?;
+//!     let reply = client.chat(ChatRequest::new("openai").user("Hi")).await?;
+//!     println!("{}", reply.text());
+//!     let mut stream = client.chat_stream(ChatRequest::new("openai").user("Count to 3")).await?;
+//!     while let Some(chunk) = stream.next().await {
+//!         print!("{}", chunk?.text());
+//!     }
+//!     Ok::<_, blossom_smol::Error>(())
+//! })?;
+//! # emulator.stop();
+//! # Ok(()) }
+//! ```
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+use std::sync::Arc;
+use std::time::{Instant, SystemTime};
+
+use async_trait::async_trait;
+use blossom_core::drive::{Runtime, Timer, Transport};
+use blossom_transport::IsahcTransport;
+
+pub use blossom_core::api::*;
+pub use blossom_core::drive::{Call, ChatStream, StreamCall};
+pub use blossom_core::engine::CallOptions;
+pub use blossom_core::{ApiKey, ClientConfig, Error, ErrorKind, FieldError, TransportErrorKind};
+pub use futures_util::StreamExt;
+
+/// The smol runtime adapter: async-io timers and the isahc transport.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SmolRuntime;
+
+#[async_trait]
+impl Timer for SmolRuntime {
+    fn now(&self) -> Instant {
+        Instant::now()
+    }
+
+    fn wall_now(&self) -> SystemTime {
+        SystemTime::now()
+    }
+
+    async fn sleep_until(&self, deadline: Instant) {
+        async_io::Timer::at(deadline).await;
+    }
+}
+
+impl Runtime for SmolRuntime {
+    fn default_transport(config: &ClientConfig) -> Result<Arc<dyn Transport>, Error> {
+        Ok(Arc::new(IsahcTransport::new(config)?))
+    }
+}
+
+/// A Pollinations client for smol. See the [crate documentation](crate).
+pub type Client = blossom_core::drive::Client<SmolRuntime>;
+
+/// Builds a [`Client`].
+pub type ClientBuilder = blossom_core::drive::ClientBuilder<SmolRuntime>;

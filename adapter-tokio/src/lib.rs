@@ -1,1 +1,87 @@
-//! Work in progress.
+//! # blossom-tokio
+//!
+//! The [Pollinations.AI](https://pollinations.ai) client for tokio programs: text, chat
+//! (streaming, tools, JSON output, vision), images, speech and model lists, with the
+//! resilience of `blossom-core` built in.
+//!
+//! ```
+//! use blossom_tokio::{ChatRequest, Client, ImageRequest, StreamExt};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let emulator = blossom_emulator::Emulator::start(Default::default()).await?;
+//! // Reads POLLINATIONS_API_KEY and POLLINATIONS_BASE_URL; here, a local emulator.
+//! let client = Client::builder()
+//!     .base_url(emulator.base_url())
+//!     .api_key(blossom_emulator::DEMO_SECRET_KEY)
+//!     .build()?;
+//!
+//! let answer = client.text("Write a haiku about Rust").await?;
+//! println!("{answer}");
+//!
+//! let reply = client.chat(ChatRequest::new("openai").system("Be brief").user("Hi")).await?;
+//! println!("{}", reply.text());
+//!
+//! let mut stream = client.chat_stream(ChatRequest::new("openai").user("Count to 5")).await?;
+//! while let Some(chunk) = stream.next().await {
+//!     print!("{}", chunk?.text());
+//! }
+//!
+//! let image = client.image(ImageRequest::new("a red apple").size(64, 64).seed(7)).await?;
+//! assert_eq!(image.extension(), "jpg");
+//! # emulator.stop();
+//! # Ok(()) }
+//! ```
+//!
+//! The client is `Clone + Send + Sync`; clones share one connection pool and one engine.
+//! Each method returns a call that starts when awaited; set per-call options first, e.g.
+//! `client.chat(request).timeout(Duration::from_secs(20)).await`. Dropping a call's future
+//! (or a stream) cancels it and frees its connection.
+//!
+//! Time comes from tokio's clock, so `tokio::time::pause()` applies to the SDK's timers too.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+use std::sync::Arc;
+use std::time::{Instant, SystemTime};
+
+use async_trait::async_trait;
+use blossom_core::drive::{Runtime, Timer, Transport};
+use blossom_transport::IsahcTransport;
+
+pub use blossom_core::api::*;
+pub use blossom_core::drive::{Call, ChatStream, StreamCall};
+pub use blossom_core::engine::CallOptions;
+pub use blossom_core::{ApiKey, ClientConfig, Error, ErrorKind, FieldError, TransportErrorKind};
+pub use futures_util::StreamExt;
+
+/// The tokio runtime adapter: tokio's clock and timers, and the isahc transport.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TokioRuntime;
+
+#[async_trait]
+impl Timer for TokioRuntime {
+    fn now(&self) -> Instant {
+        tokio::time::Instant::now().into_std()
+    }
+
+    fn wall_now(&self) -> SystemTime {
+        SystemTime::now()
+    }
+
+    async fn sleep_until(&self, deadline: Instant) {
+        tokio::time::sleep_until(deadline.into()).await;
+    }
+}
+
+impl Runtime for TokioRuntime {
+    fn default_transport(config: &ClientConfig) -> Result<Arc<dyn Transport>, Error> {
+        Ok(Arc::new(IsahcTransport::new(config)?))
+    }
+}
+
+/// A Pollinations client for tokio. See the [crate documentation](crate).
+pub type Client = blossom_core::drive::Client<TokioRuntime>;
+
+/// Builds a [`Client`].
+pub type ClientBuilder = blossom_core::drive::ClientBuilder<TokioRuntime>;

@@ -1,1 +1,72 @@
-//! Work in progress.
+//! # blossom-blocking
+//!
+//! A synchronous [Pollinations.AI](https://pollinations.ai) client: the same methods as the
+//! async clients, without `.await`. Streams are iterators. No async runtime is created or
+//! needed, so it works from plain `main`, from many threads sharing one client, and from
+//! inside an async runtime's blocking section (`spawn_blocking`) without deadlocking.
+//!
+//! ```
+//! use blossom_blocking::{ChatRequest, Client, ImageRequest};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let emulator = blossom_emulator::Emulator::spawn(Default::default())?;
+//! let client = Client::builder()
+//!     .base_url(emulator.base_url())
+//!     .api_key(blossom_emulator::DEMO_SECRET_KEY)
+//!     .build()?;
+//! let reply = client.chat(ChatRequest::new("openai").user("Hi"))?;
+//! println!("{}", reply.text());
+//! for chunk in client.chat_stream(ChatRequest::new("openai").user("Count to 3"))? {
+//!     print!("{}", chunk?.text());
+//! }
+//! let image = client.image(ImageRequest::new("a red apple").size(64, 64))?;
+//! assert!(!image.is_empty());
+//! # emulator.stop();
+//! # Ok(()) }
+//! ```
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+use std::sync::Arc;
+use std::time::{Instant, SystemTime};
+
+use blossom_core::drive::{BlockingClock, BlockingRuntime, BlockingTransport};
+use blossom_transport::IsahcTransport;
+
+pub use blossom_core::api::*;
+pub use blossom_core::drive::BlockingChatStream as ChatStream;
+pub use blossom_core::engine::CallOptions;
+pub use blossom_core::{ApiKey, ClientConfig, Error, ErrorKind, FieldError, TransportErrorKind};
+
+/// The system clock, thread sleeps, and the isahc transport.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemRuntime;
+
+impl BlockingClock for SystemRuntime {
+    fn now(&self) -> Instant {
+        Instant::now()
+    }
+
+    fn wall_now(&self) -> SystemTime {
+        SystemTime::now()
+    }
+
+    fn sleep_until(&self, deadline: Instant) {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if !left.is_zero() {
+            std::thread::sleep(left);
+        }
+    }
+}
+
+impl BlockingRuntime for SystemRuntime {
+    fn default_transport(config: &ClientConfig) -> Result<Arc<dyn BlockingTransport>, Error> {
+        Ok(Arc::new(IsahcTransport::new(config)?))
+    }
+}
+
+/// A synchronous Pollinations client. See the [crate documentation](crate).
+pub type Client = blossom_core::drive::BlockingClient<SystemRuntime>;
+
+/// Builds a [`Client`].
+pub type ClientBuilder = blossom_core::drive::BlockingClientBuilder<SystemRuntime>;

@@ -1,1 +1,34 @@
-//! Work in progress.
+//! # blossom-transport
+//!
+//! The only crate of the Blossom SDK that touches the network. It implements the core's
+//! [`Transport`](blossom_core::drive::Transport) and
+//! [`BlockingTransport`](blossom_core::drive::BlockingTransport) seams with
+//! [isahc](https://docs.rs/isahc) (libcurl): one connection pool per client, HTTP/2 where
+//! the server offers it over TLS, rustls for TLS, proxies from the usual environment
+//! variables (never for loopback), and a maximum body size enforced while reading.
+//!
+//! **What it does not do:** retry, cache, rate-limit or time out whole calls. Those are
+//! decisions, and decisions live in `blossom-core`'s engine. This crate moves bytes.
+//!
+//! isahc runs transfers on its own agent thread, so the async transport works under any
+//! executor (tokio, smol, or a plain `block_on`) and the blocking transport needs none.
+//!
+//! ```no_run
+//! use blossom_core::{ClientConfig, drive::Transport};
+//! use blossom_transport::IsahcTransport;
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! let transport = IsahcTransport::new(&ClientConfig::new())?;
+//! let request = http::Request::get("https://gen.pollinations.ai/text/models")
+//!     .body(bytes::Bytes::new())?;
+//! let response = transport.send(request).await?;
+//! println!("{}", response.status);
+//! # Ok(()) }
+//! ```
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod body;
+mod client;
+mod errors;
+
+pub use client::{IsahcTransport, build_http_client};

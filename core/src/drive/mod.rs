@@ -4,12 +4,19 @@
 //! No executor and no socket live here: the adapter crates plug in tokio or smol timers and
 //! the isahc transport, and name the client (`blossom_tokio::Client`).
 
+mod blocking;
+mod blocking_client;
 mod call;
 mod client;
 mod runtime;
 mod stream;
 mod transport;
 
+pub use blocking::{
+    BlockingBody, BlockingClock, BlockingResponse, BlockingRuntime, BlockingTransport,
+    read_body_blocking,
+};
+pub use blocking_client::{BlockingChatStream, BlockingClient, BlockingClientBuilder};
 pub use call::{BoxFuture, Call, FromOutput, StreamCall};
 pub use client::{Client, ClientBuilder};
 pub use runtime::{Runtime, Timer};

@@ -53,34 +53,68 @@ pub trait Transport: Send + Sync + 'static {
 /// # Errors
 /// The body's own error, or [`TransportErrorKind::BodyTooLarge`] past `limit`.
 pub async fn read_body(mut body: BodyStream, limit: usize) -> Result<Bytes, TransportError> {
-    let mut first: Option<Bytes> = None;
-    let mut joined: Option<BytesMut> = None;
+    let mut joiner = BodyJoiner::new(limit);
     while let Some(chunk) = body.next().await {
-        let chunk = chunk?;
-        if chunk.is_empty() {
-            continue;
+        joiner.push(chunk?)?;
+    }
+    Ok(joiner.finish())
+}
+
+/// Joins body chunks into one buffer under a size limit; shared by the async and blocking
+/// readers. One chunk is kept as it is (no copy); several are copied once into one buffer.
+#[derive(Debug)]
+pub(crate) struct BodyJoiner {
+    limit: usize,
+    first: Option<Bytes>,
+    joined: Option<BytesMut>,
+}
+
+impl BodyJoiner {
+    pub(crate) fn new(limit: usize) -> Self {
+        Self {
+            limit,
+            first: None,
+            joined: None,
         }
-        let held = joined
-            .as_ref()
-            .map_or_else(|| first.as_ref().map_or(0, Bytes::len), BytesMut::len);
-        if held + chunk.len() > limit {
+    }
+
+    pub(crate) fn push(&mut self, chunk: Bytes) -> Result<(), TransportError> {
+        if chunk.is_empty() {
+            return Ok(());
+        }
+        let held = match (&self.joined, &self.first) {
+            (Some(all), _) => all.len(),
+            (None, Some(first)) => first.len(),
+            (None, None) => 0,
+        };
+        if held + chunk.len() > self.limit {
             return Err(TransportError::new(
                 TransportErrorKind::BodyTooLarge,
-                format!("the response body exceeds the limit of {limit} bytes"),
+                format!(
+                    "the response body exceeds the limit of {} bytes",
+                    self.limit
+                ),
             ));
         }
-        match (&mut joined, first.take()) {
+        match (&mut self.joined, self.first.take()) {
             (Some(all), _) => all.extend_from_slice(&chunk),
-            (None, None) => first = Some(chunk),
+            (None, None) => self.first = Some(chunk),
             (None, Some(previous)) => {
                 let mut all = BytesMut::with_capacity((previous.len() + chunk.len()) * 2);
                 all.extend_from_slice(&previous);
                 all.extend_from_slice(&chunk);
-                joined = Some(all);
+                self.joined = Some(all);
             }
         }
+        Ok(())
     }
-    Ok(joined.map_or_else(|| first.unwrap_or_default(), BytesMut::freeze))
+
+    pub(crate) fn finish(self) -> Bytes {
+        match self.joined {
+            Some(all) => all.freeze(),
+            None => self.first.unwrap_or_default(),
+        }
+    }
 }
 
 #[cfg(test)]

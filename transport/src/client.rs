@@ -1,0 +1,141 @@
+//! [`IsahcTransport`]: one isahc `HttpClient` (one connection pool) behind both seams.
+
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use blossom_core::drive::{BlockingResponse, BlockingTransport, HttpResponse, Transport};
+use blossom_core::{ClientConfig, Error, TransportError, TransportErrorKind};
+use bytes::Bytes;
+use isahc::config::{Configurable, ExpectContinue, RedirectPolicy, VersionNegotiation};
+use isahc::{AsyncBody, Body, HttpClient};
+
+use crate::body::{AsyncChunks, BlockingChunks};
+use crate::errors::from_isahc;
+
+/// Hosts never sent through a proxy, whatever the environment says.
+const NO_PROXY: [&str; 3] = ["localhost", "127.0.0.1", "::1"];
+
+/// Builds the isahc client a transport uses, from the SDK configuration.
+///
+/// # Errors
+/// [`ErrorKind::Config`](blossom_core::ErrorKind::Config) when libcurl cannot be initialised
+/// with these settings.
+pub fn build_http_client(config: &ClientConfig) -> Result<HttpClient, Error> {
+    let versions = if config.http2 {
+        VersionNegotiation::latest_compatible()
+    } else {
+        VersionNegotiation::http11()
+    };
+    HttpClient::builder()
+        .max_connections(config.max_connections)
+        .connection_cache_size(config.max_connections)
+        .connect_timeout(config.connect_timeout)
+        // A transfer that moves less than one byte per second for the idle period is dead.
+        .low_speed_timeout(1, config.stream_idle_timeout)
+        .version_negotiation(versions)
+        .redirect_policy(RedirectPolicy::None)
+        .expect_continue(ExpectContinue::disabled())
+        .tcp_nodelay()
+        .proxy_blacklist(NO_PROXY)
+        .build()
+        .map_err(|e| Error::config(format!("the HTTP client could not be built: {e}")))
+}
+
+/// The isahc transport. Cheap to share behind an `Arc`; one pool for all its calls.
+pub struct IsahcTransport {
+    client: HttpClient,
+    max_body_bytes: usize,
+}
+
+impl std::fmt::Debug for IsahcTransport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IsahcTransport")
+            .field("max_body_bytes", &self.max_body_bytes)
+            .finish_non_exhaustive()
+    }
+}
+
+impl IsahcTransport {
+    /// A transport configured from `config` (pool size, timeouts, HTTP/2, body limit).
+    ///
+    /// # Errors
+    /// See [`build_http_client`].
+    pub fn new(config: &ClientConfig) -> Result<Self, Error> {
+        Ok(Self {
+            client: build_http_client(config)?,
+            max_body_bytes: config.max_body_bytes,
+        })
+    }
+}
+
+/// Rebuilds the request with an isahc body (and, for blocking calls, a total timeout).
+/// Bodies are buffered (not readers) so curl can rewind them if it must resend on a fresh
+/// connection.
+fn to_isahc<B: From<Vec<u8>> + From<()>>(
+    request: http::Request<Bytes>,
+    timeout: Option<Duration>,
+) -> Result<http::Request<B>, TransportError> {
+    let (parts, body) = request.into_parts();
+    let mut builder = http::Request::builder()
+        .method(parts.method)
+        .uri(parts.uri)
+        .version(parts.version);
+    if let Some(timeout) = timeout {
+        builder = builder.timeout(timeout);
+    }
+    if let Some(headers) = builder.headers_mut() {
+        *headers = parts.headers;
+    }
+    let body = if body.is_empty() {
+        B::from(())
+    } else {
+        B::from(Vec::from(body))
+    };
+    builder.body(body).map_err(|e| {
+        TransportError::new(TransportErrorKind::InvalidRequest, e.to_string()).with_source(e)
+    })
+}
+
+#[async_trait]
+impl Transport for IsahcTransport {
+    async fn send(&self, request: http::Request<Bytes>) -> Result<HttpResponse, TransportError> {
+        let request = to_isahc::<AsyncBody>(request, None)?;
+        let response = self.client.send_async(request).await.map_err(from_isahc)?;
+        let (parts, body) = response.into_parts();
+        Ok(HttpResponse {
+            status: parts.status,
+            headers: parts.headers,
+            body: Box::pin(AsyncChunks::new(body, self.max_body_bytes)),
+        })
+    }
+}
+
+impl BlockingTransport for IsahcTransport {
+    fn send(
+        &self,
+        request: http::Request<Bytes>,
+        deadline: Option<Instant>,
+    ) -> Result<BlockingResponse, TransportError> {
+        let timeout = match deadline {
+            None => None,
+            Some(deadline) => {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    return Err(TransportError::new(
+                        TransportErrorKind::Timeout,
+                        "the attempt's deadline passed before sending",
+                    ));
+                }
+                Some(left)
+            }
+        };
+        let request = to_isahc::<Body>(request, timeout)?;
+        let response = self.client.send(request).map_err(from_isahc)?;
+        let (parts, body) = response.into_parts();
+        Ok(BlockingResponse {
+            status: parts.status,
+            headers: parts.headers,
+            body: Box::new(BlockingChunks::new(body, self.max_body_bytes)),
+        })
+    }
+}
