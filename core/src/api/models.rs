@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::api::common::ResponseMeta;
@@ -38,7 +38,7 @@ impl ModelKind {
 }
 
 /// What the server says about one model. Fields it did not send are empty or `None`.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 #[non_exhaustive]
 pub struct ModelInfo {
     /// The model's name (`id` in the OpenAI list).

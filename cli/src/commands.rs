@@ -1,0 +1,180 @@
+//! One function per command; each returns when its output is written.
+
+use std::io::{self, Write as _};
+use std::path::Path;
+
+use blossom_tokio::{
+    AudioFormat, CallOptions, ChatRequest, Client, ImageQuality, ImageRequest, Media, ModelKind,
+    SpeechRequest, StreamExt as _, TextRequest,
+};
+
+use crate::args::{
+    ChatArgs, ImageArgs, ModelsArgs, ModelsKind, Quality, SpeakArgs, SpeechFormat, TextArgs,
+};
+use crate::failure::Failure;
+
+pub(crate) async fn text(
+    client: &Client,
+    options: CallOptions,
+    args: TextArgs,
+) -> Result<(), Failure> {
+    let mut request = TextRequest::new(args.prompt.join(" "));
+    request.model = args.model;
+    request.seed = args.seed;
+    request.system = args.system;
+    request.json = args.json;
+    let reply = client.text(request).options(options).await?;
+    let mut out = io::stdout().lock();
+    writeln!(out, "{}", reply.text.trim_end())?;
+    Ok(())
+}
+
+pub(crate) async fn chat(
+    client: &Client,
+    options: CallOptions,
+    args: ChatArgs,
+) -> Result<(), Failure> {
+    let mut request = ChatRequest::new(args.model);
+    if let Some(system) = args.system {
+        request = request.system(system);
+    }
+    request = request.user(args.message.join(" "));
+    request.seed = args.seed;
+    request.temperature = args.temperature;
+    request.max_tokens = args.max_tokens;
+    if args.json {
+        request = request.json();
+    }
+    if !args.stream {
+        let reply = client.chat(request).options(options).await?;
+        let mut out = io::stdout().lock();
+        writeln!(out, "{}", reply.text().trim_end())?;
+        return Ok(());
+    }
+    let mut call = client.chat_stream(request);
+    if let Some(timeout) = options.timeout {
+        call = call.timeout(timeout);
+    }
+    let mut stream = call.await?;
+    let mut out = io::stdout();
+    let mut ended_with_newline = true;
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk?;
+        let text = chunk.text();
+        if !text.is_empty() {
+            let mut lock = out.lock();
+            lock.write_all(text.as_bytes())?;
+            lock.flush()?;
+            ended_with_newline = text.ends_with('\n');
+        }
+    }
+    if !ended_with_newline {
+        writeln!(out)?;
+    }
+    Ok(())
+}
+
+pub(crate) async fn image(
+    client: &Client,
+    options: CallOptions,
+    args: ImageArgs,
+) -> Result<(), Failure> {
+    let mut request = ImageRequest::new(args.prompt.join(" "));
+    request.model = args.model;
+    request.width = args.width;
+    request.height = args.height;
+    request.seed = args.seed;
+    request.enhance = args.enhance.then_some(true);
+    request.transparent = args.transparent.then_some(true);
+    request.quality = args.quality.map(|q| match q {
+        Quality::Low => ImageQuality::Low,
+        Quality::Medium => ImageQuality::Medium,
+        Quality::High => ImageQuality::High,
+        Quality::Hd => ImageQuality::Hd,
+    });
+    request.reference_images = args.references;
+    let image = client.image(request).options(options).await?;
+    save(&image, &args.output)
+}
+
+pub(crate) async fn speak(
+    client: &Client,
+    options: CallOptions,
+    args: SpeakArgs,
+) -> Result<(), Failure> {
+    let mut request = SpeechRequest::new(args.text.join(" "));
+    request.voice = args.voice;
+    request.model = args.model;
+    request.format = args.format.map(|f| match f {
+        SpeechFormat::Mp3 => AudioFormat::Mp3,
+        SpeechFormat::Wav => AudioFormat::Wav,
+        SpeechFormat::Flac => AudioFormat::Flac,
+        SpeechFormat::Opus => AudioFormat::Opus,
+        SpeechFormat::Aac => AudioFormat::Aac,
+        SpeechFormat::Pcm => AudioFormat::Pcm,
+    });
+    let audio = client.speech(request).options(options).await?;
+    save(&audio, &args.output)
+}
+
+pub(crate) async fn models(
+    client: &Client,
+    options: CallOptions,
+    args: ModelsArgs,
+) -> Result<(), Failure> {
+    let kind = match args.kind {
+        ModelsKind::Text => ModelKind::Text,
+        ModelsKind::Image => ModelKind::Image,
+        ModelsKind::Audio => ModelKind::Audio,
+        ModelsKind::Openai => ModelKind::OpenAi,
+    };
+    let list = client.model_list(kind).options(options).await?;
+    let mut out = io::stdout().lock();
+    if args.json {
+        serde_json::to_writer_pretty(&mut out, &list.models).map_err(io::Error::from)?;
+        writeln!(out)?;
+        return Ok(());
+    }
+    let width = list.names().map(str::len).max().unwrap_or(0);
+    for model in &list.models {
+        let mut line = format!("{:width$}", model.name);
+        if !model.aliases.is_empty() {
+            line.push_str(&format!("  (aliases: {})", model.aliases.join(", ")));
+        }
+        if let Some(description) = &model.description {
+            line.push_str("  ");
+            line.push_str(description);
+        }
+        writeln!(out, "{}", line.trim_end())?;
+    }
+    Ok(())
+}
+
+/// Writes media to a file (atomically) or to standard output, and says what it wrote on stderr.
+fn save(media: &Media, output: &Path) -> Result<(), Failure> {
+    if output == Path::new("-") {
+        let mut out = io::stdout().lock();
+        out.write_all(&media.bytes)?;
+        out.flush()?;
+        return Ok(());
+    }
+    media.save(output).map_err(|e| {
+        Failure::Io(io::Error::new(
+            e.kind(),
+            format!("{}: {e}", output.display()),
+        ))
+    })?;
+    let mut err = io::stderr().lock();
+    writeln!(
+        err,
+        "saved {} bytes of {} to {}",
+        media.len(),
+        if media.content_type.is_empty() {
+            "media"
+        } else {
+            &media.content_type
+        },
+        output.display()
+    )?;
+    Ok(())
+}
