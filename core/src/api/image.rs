@@ -209,6 +209,12 @@ impl ImageRequest {
     /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) naming the bad field.
     pub fn validate(&self) -> Result<(), Error> {
         validate::prompt("prompt", &self.prompt)?;
+        if self.prompt == "." || self.prompt == ".." {
+            return Err(Error::invalid_input(
+                "prompt",
+                "an image prompt of only '.' or '..' cannot travel in a URL path (it means \"this\" or \"parent\" directory); add a word",
+            ));
+        }
         if let Some(model) = &self.model {
             validate::token("model", model)?;
         }

@@ -4,10 +4,11 @@ use bytes::Bytes;
 use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue, USER_AGENT};
 use http::{Method, Request};
 
-use super::url::{Query, push_segment};
+use super::url::{Query, is_dot_segment, push_segment};
 use super::{EndpointKind, Expect, Prepared};
 use crate::api::{
-    ChatRequest, ImageRequest, ModelKind, SpeechEndpoint, SpeechRequest, TextRequest,
+    ChatRequest, ImageRequest, ModelKind, ResponseFormat, SpeechEndpoint, SpeechRequest,
+    TextRequest,
 };
 use crate::config::ClientConfig;
 use crate::error::Error;
@@ -95,12 +96,16 @@ impl Encoder {
         ))
     }
 
-    /// `GET /text/{prompt}?…`.
+    /// `GET /text/{prompt}?…`; a prompt that is only `.` or `..` (which no URL path can
+    /// carry) goes as `POST /text` with the same options in a chat body instead.
     ///
     /// # Errors
     /// Invalid input (see [`TextRequest::validate`]) or a prompt too long for a URL.
     pub fn text(&self, request: &TextRequest) -> Result<Prepared, Error> {
         request.validate()?;
+        if is_dot_segment(&request.prompt) {
+            return self.text_as_post(request);
+        }
         let mut path = String::with_capacity(16 + request.prompt.len() * 3);
         path.push_str("/text/");
         push_segment(&mut path, &request.prompt);
@@ -120,6 +125,45 @@ impl Encoder {
             query.pair(name, value);
         }
         let http = self.build(Method::GET, path, ANY, None)?;
+        Ok(Prepared::new(
+            http,
+            Expect::Text,
+            EndpointKind::Text,
+            request.is_deterministic(),
+        ))
+    }
+
+    /// `POST /text?…` with a chat body: the same call as `GET /text/{prompt}` for prompts a
+    /// path cannot carry.
+    fn text_as_post(&self, request: &TextRequest) -> Result<Prepared, Error> {
+        let mut chat = ChatRequest::new(
+            request
+                .model
+                .as_deref()
+                .unwrap_or(crate::api::DEFAULT_CHAT_MODEL),
+        );
+        if let Some(system) = &request.system {
+            chat = chat.system(system.as_str());
+        }
+        chat = chat.user(request.prompt.as_str());
+        chat.seed = request.seed;
+        chat.temperature = request.temperature;
+        chat.top_p = request.top_p;
+        chat.presence_penalty = request.presence_penalty;
+        chat.frequency_penalty = request.frequency_penalty;
+        if request.json {
+            chat.response_format = Some(ResponseFormat::JsonObject);
+        }
+        chat.safe.clone_from(&request.safe);
+        let body = json_body(&chat)?;
+        let mut path = String::from("/text");
+        let mut query = Query::new(&mut path);
+        query.opt("private", request.private);
+        query.opt("referrer", request.referrer.as_deref());
+        for (name, value) in &request.extra_query {
+            query.pair(name, value);
+        }
+        let http = self.build(Method::POST, path, ANY, Some(body))?;
         Ok(Prepared::new(
             http,
             Expect::Text,
@@ -172,7 +216,13 @@ impl Encoder {
     /// Invalid input (see [`SpeechRequest::validate`]).
     pub fn speech(&self, request: &SpeechRequest) -> Result<Prepared, Error> {
         request.validate()?;
-        let http = match request.endpoint {
+        // A text of only `.` or `..` cannot travel in a path: speak it through the body.
+        let endpoint = if is_dot_segment(&request.text) {
+            SpeechEndpoint::Speech
+        } else {
+            request.endpoint
+        };
+        let http = match endpoint {
             SpeechEndpoint::Speech => {
                 let body = json_body(request)?;
                 self.build(Method::POST, "/v1/audio/speech".to_owned(), ANY, Some(body))?

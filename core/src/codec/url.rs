@@ -2,8 +2,11 @@
 //!
 //! Everything but the RFC 3986 unreserved characters (`A-Z a-z 0-9 - . _ ~`) is encoded, so a
 //! prompt with `/`, `?`, `#`, `%`, spaces, newlines or emoji stays one path segment and reads
-//! back exactly. A segment that is only `.` or `..` has its dots encoded too: left as they are,
-//! clients and servers would resolve them as "this" or "parent" directory.
+//! back exactly.
+//!
+//! A segment that is only `.` or `..` cannot travel in a path at all: RFC 3986 resolves it as
+//! "this" or "parent" directory, and libcurl does so even when the dots are percent-encoded.
+//! [`is_dot_segment`] lets the encoder route such prompts through a body instead.
 
 use std::fmt::Write as _;
 
@@ -16,14 +19,14 @@ const STRICT: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'_')
     .remove(b'~');
 
-/// Appends `text` as one encoded path segment.
+/// Whether `text` as a path segment would be resolved away as `.` or `..`.
+pub(crate) fn is_dot_segment(text: &str) -> bool {
+    text == "." || text == ".."
+}
+
+/// Appends `text` as one encoded path segment. Callers keep dot segments out of paths
+/// (see [`is_dot_segment`]).
 pub(crate) fn push_segment(out: &mut String, text: &str) {
-    if text == "." || text == ".." {
-        for _ in 0..text.len() {
-            out.push_str("%2E");
-        }
-        return;
-    }
     out.extend(utf8_percent_encode(text, STRICT));
 }
 
@@ -72,8 +75,6 @@ mod tests {
         let cases = [
             ("a red apple", "a%20red%20apple"),
             ("a/b?c#d%e", "a%2Fb%3Fc%23d%25e"),
-            ("..", "%2E%2E"),
-            (".", "%2E"),
             ("wait.. what", "wait..%20what"),
             ("line1\nline2", "line1%0Aline2"),
             ("🌸", "%F0%9F%8C%B8"),
@@ -87,6 +88,14 @@ mod tests {
                 .unwrap();
             assert_eq!(decoded, input);
         }
+    }
+
+    #[test]
+    fn dot_segments_are_recognised() {
+        assert!(is_dot_segment("."));
+        assert!(is_dot_segment(".."));
+        assert!(!is_dot_segment("..."));
+        assert!(!is_dot_segment("a/../b"));
     }
 
     #[test]

@@ -1,0 +1,7 @@
+//! End-to-end: every client method of every adapter against the real emulator on loopback.
+// Tests unwrap freely: a failure should stop the test with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod blocking;
+mod smol;
+mod tokio_client;
