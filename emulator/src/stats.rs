@@ -1,0 +1,87 @@
+//! What the emulator saw: request counts by route, key and status, cache and rate-limit
+//! outcomes. Read in-process with [`Emulator::stats`](crate::Emulator::stats) or over HTTP
+//! at `GET /__emulator/stats` (same data).
+//!
+//! Requests to the emulator's own `/__emulator/…` routes are not counted, so reading the
+//! stats does not change them.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// A snapshot of the emulator's counters.
+///
+/// Keys appear only as redacted labels: the first 7 characters and "…" (`"sk_abcd…"`),
+/// `"invalid"` for a malformed key, `"anonymous"` without one.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct Stats {
+    /// Every request answered, whatever the outcome.
+    pub requests_total: u64,
+    /// Requests by route, keyed like `"POST /v1/chat/completions"`, `"GET /image"`,
+    /// `"GET /text/models"`; unknown routes count under `"404"`.
+    pub by_route: BTreeMap<String, u64>,
+    /// Requests by redacted key label.
+    pub by_key: BTreeMap<String, u64>,
+    /// Generations answered from the server cache (`X-Cache: HIT`).
+    pub cache_hits: u64,
+    /// Generations computed and stored (`X-Cache: MISS`).
+    pub cache_misses: u64,
+    /// Requests refused with 429.
+    pub rate_limited: u64,
+    /// Error answers (status ≥ 400) by status code.
+    pub errors_by_status: BTreeMap<u16, u64>,
+}
+
+impl Stats {
+    /// Requests counted for a route label such as `"GET /image"` (0 if none).
+    pub fn route(&self, label: &str) -> u64 {
+        self.by_route.get(label).copied().unwrap_or(0)
+    }
+
+    /// Error answers counted for a status code (0 if none).
+    pub fn errors(&self, status: u16) -> u64 {
+        self.errors_by_status.get(&status).copied().unwrap_or(0)
+    }
+
+    /// Counts one answered request.
+    pub(crate) fn record(&mut self, route: &str, key_label: &str, status: u16) {
+        self.requests_total += 1;
+        *self.by_route.entry(route.to_owned()).or_default() += 1;
+        *self.by_key.entry(key_label.to_owned()).or_default() += 1;
+        if status == 429 {
+            self.rate_limited += 1;
+        }
+        if status >= 400 {
+            *self.errors_by_status.entry(status).or_default() += 1;
+        }
+    }
+}
+
+/// The route label a handler attaches to its response, read by the observing middleware.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RouteLabel(pub(crate) &'static str);
+
+/// The label of requests no route matched.
+pub(crate) const NOT_FOUND_LABEL: &str = "404";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_and_round_trips_through_json() {
+        let mut stats = Stats::default();
+        stats.record("GET /image", "sk_abcd…", 200);
+        stats.record("GET /image", "pk_abcd…", 429);
+        stats.record(NOT_FOUND_LABEL, "anonymous", 404);
+        assert_eq!(stats.requests_total, 3);
+        assert_eq!(stats.route("GET /image"), 2);
+        assert_eq!(stats.rate_limited, 1);
+        assert_eq!(stats.errors(404), 1);
+        let json = serde_json::to_string(&stats).unwrap();
+        let back: Stats = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, stats);
+    }
+}
