@@ -34,10 +34,8 @@ use async_trait::async_trait;
 use blossom_core::drive::{Runtime, Timer, Transport};
 use blossom_transport::IsahcTransport;
 
-pub use blossom_core::api::*;
-pub use blossom_core::drive::{Call, ChatStream, StreamCall};
-pub use blossom_core::engine::CallOptions;
-pub use blossom_core::{ApiKey, ClientConfig, Error, ErrorKind, FieldError, TransportErrorKind};
+pub use blossom_core::drive::{Call, StreamCall};
+pub use blossom_core::prelude::*;
 pub use futures_util::StreamExt;
 
 /// The smol runtime adapter: async-io timers and the isahc transport.
@@ -60,6 +58,10 @@ impl Timer for SmolRuntime {
 }
 
 impl Runtime for SmolRuntime {
+    fn seed(&self) -> u64 {
+        os_seed()
+    }
+
     fn default_transport(config: &ClientConfig) -> Result<Arc<dyn Transport>, Error> {
         Ok(Arc::new(IsahcTransport::new(config)?))
     }
@@ -70,3 +72,12 @@ pub type Client = blossom_core::drive::Client<SmolRuntime>;
 
 /// Builds a [`Client`].
 pub type ClientBuilder = blossom_core::drive::ClientBuilder<SmolRuntime>;
+
+/// A seed from the OS-keyed hasher std uses against hash flooding: fresh entropy per client
+/// without another dependency.
+fn os_seed() -> u64 {
+    use std::hash::{BuildHasher as _, Hasher as _};
+    std::collections::hash_map::RandomState::new()
+        .build_hasher()
+        .finish()
+}

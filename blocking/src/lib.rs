@@ -33,10 +33,8 @@ use std::time::{Instant, SystemTime};
 use blossom_core::drive::{BlockingClock, BlockingRuntime, BlockingTransport};
 use blossom_transport::IsahcTransport;
 
-pub use blossom_core::api::*;
 pub use blossom_core::drive::BlockingChatStream as ChatStream;
-pub use blossom_core::engine::CallOptions;
-pub use blossom_core::{ApiKey, ClientConfig, Error, ErrorKind, FieldError, TransportErrorKind};
+pub use blossom_core::prelude::*;
 
 /// The system clock, thread sleeps, and the isahc transport.
 #[derive(Debug, Clone, Copy, Default)]
@@ -60,6 +58,10 @@ impl BlockingClock for SystemRuntime {
 }
 
 impl BlockingRuntime for SystemRuntime {
+    fn seed(&self) -> u64 {
+        os_seed()
+    }
+
     fn default_transport(config: &ClientConfig) -> Result<Arc<dyn BlockingTransport>, Error> {
         Ok(Arc::new(IsahcTransport::new(config)?))
     }
@@ -70,3 +72,12 @@ pub type Client = blossom_core::drive::BlockingClient<SystemRuntime>;
 
 /// Builds a [`Client`].
 pub type ClientBuilder = blossom_core::drive::BlockingClientBuilder<SystemRuntime>;
+
+/// A seed from the OS-keyed hasher std uses against hash flooding: fresh entropy per client
+/// without another dependency.
+fn os_seed() -> u64 {
+    use std::hash::{BuildHasher as _, Hasher as _};
+    std::collections::hash_map::RandomState::new()
+        .build_hasher()
+        .finish()
+}

@@ -181,14 +181,22 @@ impl ClientConfig {
     /// # Errors
     /// When a variable is set to an invalid value.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, Error> {
-        let mut config = Self::new();
+        Self::new().merge_lookup(lookup)
+    }
+
+    /// This configuration with `POLLINATIONS_BASE_URL` and `POLLINATIONS_API_KEY` applied, as
+    /// read by `lookup`; unset or empty variables leave it as it is.
+    ///
+    /// # Errors
+    /// When a variable is set to an invalid value.
+    pub fn merge_lookup(mut self, lookup: impl Fn(&str) -> Option<String>) -> Result<Self, Error> {
         if let Some(url) = lookup(ENV_BASE_URL).filter(|v| !v.trim().is_empty()) {
-            config = config.base_url(&url)?;
+            self = self.base_url(&url)?;
         }
         if let Some(key) = lookup(ENV_API_KEY).filter(|v| !v.trim().is_empty()) {
-            config = config.api_key(key)?;
+            self = self.api_key(key)?;
         }
-        Ok(config)
+        Ok(self)
     }
 
     /// Sets the base URL.

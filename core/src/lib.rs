@@ -57,6 +57,8 @@ pub mod drive;
 pub mod engine;
 pub mod error;
 mod hash;
+pub mod policy;
+pub mod prelude;
 mod secret;
 pub mod sse;
 

@@ -184,6 +184,10 @@ pub struct ResponseMeta {
     pub server_cache: Option<ServerCache>,
     /// Network attempts the call made (0 when answered without the network).
     pub attempts: u32,
+    /// Answered from the client's own cache.
+    pub cached: bool,
+    /// Answered by sharing an identical call's network request.
+    pub coalesced: bool,
 }
 
 impl ResponseMeta {
@@ -212,6 +216,8 @@ impl ResponseMeta {
             content_type: text("content-type"),
             server_cache,
             attempts: 0,
+            cached: false,
+            coalesced: false,
         }
     }
 }

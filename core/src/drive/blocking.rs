@@ -61,6 +61,10 @@ pub trait BlockingClock: Send + Sync + 'static {
 /// A blocking runtime: a clock that also knows how to build the default transport.
 /// `blossom-blocking` provides the system one; the client is generic over it.
 pub trait BlockingRuntime: BlockingClock + Default {
+    /// A seed for the engine's random generator (jitter), from the operating system's
+    /// entropy; fixed seeds are set on the client builder instead.
+    fn seed(&self) -> u64;
+
     /// The transport a client of this runtime uses unless another is given.
     ///
     /// # Errors

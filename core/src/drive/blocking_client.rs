@@ -1,57 +1,59 @@
 //! The blocking client: the engine's loop on the calling thread, over a
-//! [`BlockingTransport`] and a [`BlockingClock`]. No async runtime is created or needed, so it
-//! works from plain `main`, from many threads at once, and from inside an async runtime's
+//! [`BlockingTransport`] and a [`BlockingRuntime`]. No async runtime is created or needed, so
+//! it works from plain `main`, from many threads at once, and from inside an async runtime's
 //! blocking section (`spawn_blocking`) without deadlocking.
 
 use std::fmt;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::Duration;
-
 use std::marker::PhantomData;
+use std::sync::Arc;
+use std::time::Duration;
 
 use super::blocking::{BlockingBody, BlockingRuntime, BlockingTransport, read_body_blocking};
 use super::call::FromOutput;
+use super::client::ShutdownReport;
+use super::settings::{Settings, settings_setters};
+use super::stream::{MAX_TRAILING_BYTES, StreamControl};
+use super::wake::{BlockingSignal, EngineCell, EngineGuard};
 use crate::api::{
     Audio, ChatChunk, ChatCompletion, ChatRequest, Image, ImageRequest, ModelKind, ModelList,
     ResponseMeta, SpeechRequest, StreamOptions, TextReply, TextRequest,
 };
 use crate::codec::{Encoder, Output, Prepared};
 use crate::config::ClientConfig;
-use crate::engine::{CallOptions, Engine, EngineConfig, RawResponse, Step};
+use crate::engine::{CallId, CallOptions, Engine, RawResponse, Step};
 use crate::error::{Error, TransportErrorKind};
+use crate::policy::MetricsSnapshot;
 use crate::sse::{ChatAccumulator, ChatStreamDecoder};
-
-/// After `[DONE]`, at most this much trailing body is read so the connection can be reused.
-const MAX_TRAILING_BYTES: usize = 64 * 1024;
 
 /// A synchronous Pollinations client over the blocking runtime `C`.
 ///
-/// `blossom_blocking::Client` names it with the system clock and the isahc transport. Cheap to clone; clones share
-/// the connection pool and the engine. Per-call options apply to a view of the client made
-/// with [`with_options`](Self::with_options).
+/// `blossom_blocking::Client` names it with the system clock and the isahc transport. Cheap
+/// to clone; clones share the connection pool and the engine. Per-call options (timeout,
+/// priority, no-cache, retry) apply to a view of the client made with
+/// [`with_options`](Self::with_options).
 pub struct BlockingClient<C: BlockingRuntime> {
-    shared: Arc<Shared<C>>,
+    inner: Arc<BlockingInner<C>>,
     options: CallOptions,
 }
 
-struct Shared<C> {
+struct BlockingInner<C> {
     clock: C,
     transport: Arc<dyn BlockingTransport>,
     encoder: Encoder,
-    engine: Mutex<Engine>,
+    cell: EngineCell<BlockingSignal>,
     config: ClientConfig,
 }
 
-impl<C> Shared<C> {
-    fn engine(&self) -> MutexGuard<'_, Engine> {
-        self.engine.lock().unwrap_or_else(PoisonError::into_inner)
+impl<C> BlockingInner<C> {
+    fn engine(&self) -> EngineGuard<'_, BlockingSignal> {
+        self.cell.lock()
     }
 }
 
 impl<C: BlockingRuntime> Clone for BlockingClient<C> {
     fn clone(&self) -> Self {
         Self {
-            shared: Arc::clone(&self.shared),
+            inner: Arc::clone(&self.inner),
             options: self.options.clone(),
         }
     }
@@ -60,8 +62,8 @@ impl<C: BlockingRuntime> Clone for BlockingClient<C> {
 impl<C: BlockingRuntime> fmt::Debug for BlockingClient<C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("BlockingClient")
-            .field("base_url", &self.shared.config.base_url)
-            .field("api_key", &self.shared.config.api_key)
+            .field("base_url", &self.inner.config.base_url)
+            .field("api_key", &self.inner.config.api_key)
             .field("options", &self.options)
             .finish_non_exhaustive()
     }
@@ -73,10 +75,10 @@ impl<C: BlockingRuntime> BlockingClient<C> {
     /// # Errors
     /// When a variable holds an invalid value or the configuration is refused.
     pub fn from_env() -> Result<Self, Error> {
-        Self::new(ClientConfig::from_lookup(|name| std::env::var(name).ok())?)
+        Self::builder().from_env().build()
     }
 
-    /// A client for `config` with the runtime's default transport.
+    /// A client for `config` with the runtime's default transport and default policies.
     ///
     /// # Errors
     /// When the configuration is invalid or the transport cannot be built.
@@ -87,23 +89,23 @@ impl<C: BlockingRuntime> BlockingClient<C> {
     /// A builder, starting from the defaults.
     pub fn builder() -> BlockingClientBuilder<C> {
         BlockingClientBuilder {
-            config: Ok(ClientConfig::new()),
+            settings: Settings::default(),
             transport: None,
             _runtime: PhantomData,
         }
     }
 
-    /// A view of this client whose calls use `options` (timeout, deadline, …). It shares
-    /// everything else with this client.
+    /// A view of this client whose calls use `options` (timeout, deadline, priority,
+    /// no-cache, retry). It shares everything else with this client.
     #[must_use]
     pub fn with_options(&self, options: CallOptions) -> Self {
         Self {
-            shared: Arc::clone(&self.shared),
+            inner: Arc::clone(&self.inner),
             options,
         }
     }
 
-    /// A view whose calls must finish within `timeout` each.
+    /// A view whose calls must each finish within `timeout`.
     #[must_use]
     pub fn with_timeout(&self, timeout: Duration) -> Self {
         self.with_options(self.options.clone().timeout(timeout))
@@ -111,7 +113,7 @@ impl<C: BlockingRuntime> BlockingClient<C> {
 
     /// The configuration in use.
     pub fn config(&self) -> &ClientConfig {
-        &self.shared.config
+        &self.inner.config
     }
 
     /// Generates text for a prompt (`GET /text/{prompt}`).
@@ -119,7 +121,7 @@ impl<C: BlockingRuntime> BlockingClient<C> {
     /// # Errors
     /// Invalid input, or the call's failure (see [`Error`]).
     pub fn text(&self, request: impl Into<TextRequest>) -> Result<TextReply, Error> {
-        self.run(self.shared.encoder.text(&request.into()))
+        self.run(self.inner.encoder.text(&request.into()))
     }
 
     /// A chat completion.
@@ -129,7 +131,7 @@ impl<C: BlockingRuntime> BlockingClient<C> {
     pub fn chat(&self, mut request: ChatRequest) -> Result<ChatCompletion, Error> {
         request.stream = None;
         request.stream_options = None;
-        self.run(self.shared.encoder.chat(&request))
+        self.run(self.inner.encoder.chat(&request))
     }
 
     /// A streamed chat completion, as an iterator of chunks.
@@ -141,14 +143,19 @@ impl<C: BlockingRuntime> BlockingClient<C> {
         request.stream_options = Some(StreamOptions {
             include_usage: true,
         });
-        let prepared = self.shared.encoder.chat(&request)?;
+        let prepared = self.inner.encoder.chat(&request)?;
         match self.execute(prepared)? {
-            (Output::Stream(meta), Some(body)) => Ok(BlockingChatStream {
-                meta,
-                body,
-                decoder: ChatStreamDecoder::new(),
-                ended: false,
-            }),
+            (Output::Stream(meta), Some((id, body))) => {
+                let control: Arc<dyn StreamControl> = self.inner.clone();
+                Ok(BlockingChatStream {
+                    meta,
+                    body,
+                    decoder: ChatStreamDecoder::new(),
+                    control,
+                    id,
+                    ended: false,
+                })
+            }
             (other, _) => Err(Error::decode(
                 format!("internal: unexpected answer kind {:?}", other.meta()),
                 b"",
@@ -161,7 +168,7 @@ impl<C: BlockingRuntime> BlockingClient<C> {
     /// # Errors
     /// Invalid input, or the call's failure.
     pub fn image(&self, request: impl Into<ImageRequest>) -> Result<Image, Error> {
-        self.run(self.shared.encoder.image(&request.into()))
+        self.run(self.inner.encoder.image(&request.into()))
     }
 
     /// Speaks text.
@@ -169,7 +176,7 @@ impl<C: BlockingRuntime> BlockingClient<C> {
     /// # Errors
     /// Invalid input, or the call's failure.
     pub fn speech(&self, request: impl Into<SpeechRequest>) -> Result<Audio, Error> {
-        self.run(self.shared.encoder.speech(&request.into()))
+        self.run(self.inner.encoder.speech(&request.into()))
     }
 
     /// The text models.
@@ -201,39 +208,77 @@ impl<C: BlockingRuntime> BlockingClient<C> {
     /// # Errors
     /// The call's failure.
     pub fn model_list(&self, kind: ModelKind) -> Result<ModelList, Error> {
-        self.run(self.shared.encoder.models(kind))
+        self.run(self.inner.encoder.models(kind))
+    }
+
+    /// Everything measured so far.
+    pub fn metrics(&self) -> MetricsSnapshot {
+        let now = self.inner.clock.now();
+        self.inner.engine().metrics(now)
+    }
+
+    /// Stops admitting calls, lets unfinished ones run for up to `grace`, then ends the rest
+    /// with a shutdown error (a thread blocked in the network returns when its exchange ends
+    /// or times out).
+    pub fn shutdown(&self, grace: Duration) -> ShutdownReport {
+        let clock = &self.inner.clock;
+        let start = clock.now();
+        let pending = {
+            let mut engine = self.inner.engine();
+            engine.close();
+            engine.unfinished()
+        };
+        let deadline = start.checked_add(grace).unwrap_or(start);
+        let tick = Duration::from_millis(5);
+        loop {
+            let now = clock.now();
+            if self.inner.engine().unfinished() == 0 || now >= deadline {
+                break;
+            }
+            clock.sleep_until(now.checked_add(tick).map_or(deadline, |t| t.min(deadline)));
+        }
+        let now = clock.now();
+        let cancelled = self.inner.engine().abort_all(now);
+        ShutdownReport {
+            completed: pending.saturating_sub(cancelled),
+            cancelled,
+            took: now.saturating_duration_since(start),
+        }
     }
 
     fn run<T: FromOutput>(&self, prepared: Result<Prepared, Error>) -> Result<T, Error> {
-        let (output, _body) = self.execute(prepared?)?;
+        let (output, _stream) = self.execute(prepared?)?;
         T::from_output(output)
     }
 
     /// The engine's loop, on this thread.
-    fn execute(&self, prepared: Prepared) -> Result<(Output, Option<BlockingBody>), Error> {
-        let shared = &self.shared;
-        let clock = &shared.clock;
-        let id = shared
-            .engine()
-            .submit(prepared, self.options.clone(), clock.now());
+    fn execute(
+        &self,
+        prepared: Prepared,
+    ) -> Result<(Output, Option<(CallId, BlockingBody)>), Error> {
+        let inner = &self.inner;
+        let clock = &inner.clock;
+        let (id, signal) = {
+            let mut engine = inner.engine();
+            let id = engine.submit(prepared, self.options.clone(), clock.now());
+            (id, engine.register(id))
+        };
         let mut stream_body = None;
         loop {
-            let step = shared.engine().poll(id, clock.now());
+            let step = inner.engine().poll(id, clock.now());
             match step {
                 Step::Send(attempt) => {
                     let deadline = (!attempt.stream).then_some(attempt.deadline);
                     let outcome =
-                        shared
+                        inner
                             .transport
                             .send(attempt.request, deadline)
                             .and_then(|response| {
                                 if attempt.stream && response.status.is_success() {
                                     return Ok(Err(response));
                                 }
-                                let body = read_body_blocking(
-                                    response.body,
-                                    shared.config.max_body_bytes,
-                                )?;
+                                let body =
+                                    read_body_blocking(response.body, inner.config.max_body_bytes)?;
                                 Ok(Ok(RawResponse {
                                     status: response.status,
                                     headers: response.headers,
@@ -242,7 +287,7 @@ impl<C: BlockingRuntime> BlockingClient<C> {
                                 }))
                             });
                     let now = clock.now();
-                    let mut engine = shared.engine();
+                    let mut engine = inner.engine();
                     match outcome {
                         Ok(Ok(response)) => engine.on_response(id, response, now),
                         Ok(Err(stream)) => {
@@ -255,23 +300,58 @@ impl<C: BlockingRuntime> BlockingClient<C> {
                         Err(error) => engine.on_transport_error(id, error, now),
                     }
                 }
-                Step::Wait(until) => clock.sleep_until(until),
-                Step::Pending => {
-                    return Err(Error::invalid_input(
-                        "call",
-                        "internal: the engine has nothing for this call to do",
-                    ));
+                Step::Wait(until) => signal.wait(Some(until), || clock.now()),
+                Step::Pending => signal.wait(None, || clock.now()),
+                Step::Done(result) => {
+                    return match (result, stream_body.take()) {
+                        (Ok(output @ Output::Stream(_)), Some(body)) => {
+                            Ok((output, Some((id, body))))
+                        }
+                        (result, _) => {
+                            inner.engine().unregister(id);
+                            result.map(|output| (output, None))
+                        }
+                    };
                 }
-                Step::Done(result) => return result.map(|output| (output, stream_body.take())),
             }
         }
+    }
+}
+
+impl<C: BlockingRuntime> StreamControl for BlockingInner<C> {
+    fn end(&self, id: CallId, error: Option<&Error>) {
+        let now = self.clock.now();
+        let mut engine = self.engine();
+        engine.on_stream_end(id, error, now);
+        engine.unregister(id);
+    }
+
+    fn cancel(&self, id: CallId) {
+        let now = self.clock.now();
+        let mut engine = self.engine();
+        engine.cancel(id, now);
+        engine.unregister(id);
+    }
+
+    fn aborted(&self, id: CallId) -> Option<Error> {
+        let now = self.clock.now();
+        let mut engine = self.engine();
+        if !engine.is_finished(id) {
+            return None;
+        }
+        let error = match engine.poll(id, now) {
+            Step::Done(Err(error)) => error,
+            _ => Error::shutdown("the stream's call ended"),
+        };
+        engine.unregister(id);
+        Some(error)
     }
 }
 
 /// Builds a [`BlockingClient`].
 #[must_use = "call build() to get a client"]
 pub struct BlockingClientBuilder<C: BlockingRuntime> {
-    config: Result<ClientConfig, Error>,
+    settings: Settings,
     transport: Option<Arc<dyn BlockingTransport>>,
     _runtime: PhantomData<fn() -> C>,
 }
@@ -279,62 +359,13 @@ pub struct BlockingClientBuilder<C: BlockingRuntime> {
 impl<C: BlockingRuntime> fmt::Debug for BlockingClientBuilder<C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("BlockingClientBuilder")
-            .field("config", &self.config)
+            .field("settings", &self.settings)
             .finish_non_exhaustive()
     }
 }
 
 impl<C: BlockingRuntime> BlockingClientBuilder<C> {
-    fn map(mut self, change: impl FnOnce(ClientConfig) -> Result<ClientConfig, Error>) -> Self {
-        self.config = self.config.and_then(change);
-        self
-    }
-
-    /// Replaces the whole configuration.
-    pub fn config(mut self, config: ClientConfig) -> Self {
-        self.config = Ok(config);
-        self
-    }
-
-    /// Reads `POLLINATIONS_API_KEY` and `POLLINATIONS_BASE_URL`.
-    pub fn from_env(self) -> Self {
-        self.map(|mut config| {
-            let env = ClientConfig::from_lookup(|name| std::env::var(name).ok())?;
-            if std::env::var(crate::config::ENV_BASE_URL).is_ok_and(|v| !v.trim().is_empty()) {
-                config.base_url = env.base_url;
-            }
-            if env.api_key.is_some() {
-                config.api_key = env.api_key;
-            }
-            Ok(config)
-        })
-    }
-
-    /// Sets the base URL.
-    pub fn base_url(self, url: &str) -> Self {
-        self.map(|config| config.base_url(url))
-    }
-
-    /// Sets the API key.
-    pub fn api_key(self, key: impl AsRef<str>) -> Self {
-        self.map(|config| config.api_key(key))
-    }
-
-    /// Sets how long one attempt may take.
-    pub fn request_timeout(self, timeout: Duration) -> Self {
-        self.map(|mut config| {
-            config.request_timeout = timeout;
-            Ok(config)
-        })
-    }
-
-    /// Sets how long a stream may stay silent.
-    pub fn stream_idle_timeout(self, timeout: Duration) -> Self {
-        self.map(|mut config| {
-            config.stream_idle_timeout = timeout;
-            Ok(config)
-        })
-    }
+    settings_setters!();
 
     /// Uses `transport` instead of the runtime's default.
     pub fn transport(mut self, transport: Arc<dyn BlockingTransport>) -> Self {
@@ -347,19 +378,19 @@ impl<C: BlockingRuntime> BlockingClientBuilder<C> {
     /// # Errors
     /// The first invalid setting, or a transport that cannot be built.
     pub fn build(self) -> Result<BlockingClient<C>, Error> {
-        let config = self.config?;
+        let clock = C::default();
+        let (config, engine) = self.settings.finish(clock.seed())?;
         let encoder = Encoder::new(&config)?;
         let transport = match self.transport {
             Some(transport) => transport,
             None => C::default_transport(&config)?,
         };
-        let engine = Engine::new(EngineConfig::from_client(&config));
         Ok(BlockingClient {
-            shared: Arc::new(Shared {
-                clock: C::default(),
+            inner: Arc::new(BlockingInner {
+                clock,
                 transport,
                 encoder,
-                engine: Mutex::new(engine),
+                cell: EngineCell::new(Engine::new(engine)),
                 config,
             }),
             options: CallOptions::default(),
@@ -371,11 +402,13 @@ impl<C: BlockingRuntime> BlockingClientBuilder<C> {
 ///
 /// Ends after `[DONE]` (the body read to its end so the connection is reused); yields one
 /// error for an error event, a truncated body or a failed connection. Dropping it closes the
-/// connection.
+/// connection and frees the call's permit.
 pub struct BlockingChatStream {
     meta: ResponseMeta,
     body: BlockingBody,
     decoder: ChatStreamDecoder,
+    control: Arc<dyn StreamControl>,
+    id: CallId,
     ended: bool,
 }
 
@@ -403,8 +436,15 @@ impl BlockingChatStream {
             all.push(&chunk?);
         }
         let mut message = all.finish();
-        message.meta = self.meta;
+        message.meta = self.meta.clone();
         Ok(message)
+    }
+
+    fn end(&mut self, error: Option<&Error>) {
+        if !self.ended {
+            self.ended = true;
+            self.control.end(self.id, error);
+        }
     }
 
     fn drain(&mut self) {
@@ -427,30 +467,44 @@ impl Iterator for BlockingChatStream {
     fn next(&mut self) -> Option<Self::Item> {
         loop {
             if let Some(item) = self.decoder.next_chunk() {
-                if item.is_err() {
-                    self.ended = true;
+                if let Err(error) = &item {
+                    self.end(Some(error));
                 }
                 return Some(item);
             }
             if self.ended {
                 return None;
             }
+            if let Some(error) = self.control.aborted(self.id) {
+                self.ended = true;
+                return Some(Err(error));
+            }
             if self.decoder.is_done() {
                 self.drain();
-                self.ended = true;
+                self.end(None);
                 return None;
             }
             match self.body.next() {
                 Some(Ok(bytes)) => self.decoder.push(&bytes),
                 Some(Err(error)) => {
-                    self.ended = true;
-                    return Some(Err(Error::stream_interrupted(error)));
+                    let error = Error::stream_interrupted(error);
+                    self.end(Some(&error));
+                    return Some(Err(error));
                 }
                 None => {
-                    self.ended = true;
-                    return self.decoder.finish().err().map(Err);
+                    let verdict = self.decoder.finish().err();
+                    self.end(verdict.as_ref());
+                    return verdict.map(Err);
                 }
             }
+        }
+    }
+}
+
+impl Drop for BlockingChatStream {
+    fn drop(&mut self) {
+        if !self.ended {
+            self.control.cancel(self.id);
         }
     }
 }

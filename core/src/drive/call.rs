@@ -3,9 +3,12 @@
 use std::future::{Future, IntoFuture};
 use std::marker::PhantomData;
 use std::pin::{Pin, pin};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_util::future::{Either, select};
+
+use super::wake::AsyncSignal;
 
 use super::Runtime;
 use super::client::Client;
@@ -15,6 +18,7 @@ use crate::api::{ChatCompletion, Media, ModelList, TextReply};
 use crate::codec::{Output, Prepared};
 use crate::engine::{Attempt, CallId, CallOptions, RawResponse, Step};
 use crate::error::Error;
+use crate::policy::{Priority, RetryPolicy};
 
 /// A boxed, sendable future, as returned by `.await`ing a call.
 pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
@@ -82,7 +86,7 @@ impl FromOutput for ModelList {
 /// One call, not yet started. Set options, then `.await` it.
 ///
 /// ```ignore
-/// let reply = client.chat(request).timeout(Duration::from_secs(20)).await?;
+/// let reply = client.chat(request).timeout(Duration::from_secs(20)).priority(Priority::High).await?;
 /// ```
 #[must_use = "a call does nothing until it is awaited"]
 pub struct Call<R: Runtime, T> {
@@ -122,6 +126,24 @@ impl<R: Runtime, T> Call<R, T> {
         self
     }
 
+    /// Its priority for a permit (default normal).
+    pub fn priority(mut self, priority: Priority) -> Self {
+        self.options.priority = priority;
+        self
+    }
+
+    /// Skip the client's cache and coalescing for this call (the answer still refreshes the cache).
+    pub fn no_cache(mut self) -> Self {
+        self.options.no_cache = true;
+        self
+    }
+
+    /// A retry policy for this call instead of the client's.
+    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+        self.options.retry = Some(policy);
+        self
+    }
+
     /// Replaces all options at once.
     pub fn options(mut self, options: CallOptions) -> Self {
         self.options = options;
@@ -136,7 +158,7 @@ impl<R: Runtime, T: FromOutput> IntoFuture for Call<R, T> {
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(async move {
             let prepared = self.prepared?;
-            let (output, _body) = execute(&self.client, prepared, self.options).await?;
+            let (output, _stream) = execute(&self.client, prepared, self.options).await?;
             T::from_output(output)
         })
     }
@@ -161,7 +183,7 @@ impl<R: Runtime> StreamCall<R> {
         }
     }
 
-    /// The stream must have started (its first byte arrived) within `timeout`.
+    /// The stream must have started (its head arrived) within `timeout`.
     pub fn timeout(self, timeout: Duration) -> Self {
         Self {
             inner: self.inner.timeout(timeout),
@@ -172,6 +194,20 @@ impl<R: Runtime> StreamCall<R> {
     pub fn deadline(self, deadline: Instant) -> Self {
         Self {
             inner: self.inner.deadline(deadline),
+        }
+    }
+
+    /// Its priority for a permit.
+    pub fn priority(self, priority: Priority) -> Self {
+        Self {
+            inner: self.inner.priority(priority),
+        }
+    }
+
+    /// A retry policy for this call (a stream is retried only before its first event).
+    pub fn retry(self, policy: RetryPolicy) -> Self {
+        Self {
+            inner: self.inner.retry(policy),
         }
     }
 }
@@ -189,13 +225,19 @@ impl<R: Runtime> IntoFuture for StreamCall<R> {
         } = self.inner;
         Box::pin(async move {
             let prepared = prepared?;
-            let (output, body) = execute(&client, prepared, options).await?;
-            match (output, body) {
-                (Output::Stream(meta), Some(body)) => Ok(ChatStream::new(&client, meta, body)),
+            match execute(&client, prepared, options).await? {
+                (Output::Stream(meta), Some(open)) => Ok(ChatStream::new(&client, meta, open)),
                 (other, _) => Err(mismatch(&other)),
             }
         })
     }
+}
+
+/// A stream that opened: its call id (still live in the engine), its signal and its body.
+pub(crate) struct OpenStream {
+    pub(crate) id: CallId,
+    pub(crate) signal: Arc<AsyncSignal>,
+    pub(crate) body: BodyStream,
 }
 
 /// Cancels the call in the engine if the future is dropped before it finishes.
@@ -209,19 +251,26 @@ impl<R: Runtime> Drop for CancelOnDrop<'_, R> {
     fn drop(&mut self) {
         if self.armed {
             let now = self.client.now();
-            self.client.shared.engine().cancel(self.id, now);
+            let mut engine = self.client.inner.engine();
+            engine.cancel(self.id, now);
+            engine.unregister(self.id);
         }
     }
 }
 
 /// Drives one call to its end: the loop of ARCHITECTURE §2.
-async fn execute<R: Runtime>(
+pub(crate) async fn execute<R: Runtime>(
     client: &Client<R>,
     prepared: Prepared,
     options: CallOptions,
-) -> Result<(Output, Option<BodyStream>), Error> {
-    let shared = &client.shared;
-    let id = shared.engine().submit(prepared, options, client.now());
+) -> Result<(Output, Option<OpenStream>), Error> {
+    let inner = &client.inner;
+    let (id, signal) = {
+        let mut engine = inner.engine();
+        let id = engine.submit(prepared, options, client.now());
+        let signal = engine.register(id);
+        (id, signal)
+    };
     let mut guard = CancelOnDrop {
         client,
         id,
@@ -229,21 +278,26 @@ async fn execute<R: Runtime>(
     };
     let mut stream_body = None;
     loop {
-        let step = shared.engine().poll(id, client.now());
+        let step = inner.engine().poll(id, client.now());
         match step {
-            Step::Send(attempt) => stream_body = perform(client, id, attempt).await,
-            Step::Wait(until) => shared.runtime.sleep_until(until).await,
-            Step::Pending => {
-                // Only an attempt in flight is pending, and this loop reports every attempt
-                // before polling again; reaching here means the engine and driver disagree.
-                return Err(Error::invalid_input(
-                    "call",
-                    "internal: the engine has nothing for this call to do",
-                ));
+            Step::Send(attempt) => stream_body = perform(client, id, attempt, &signal).await,
+            Step::Wait(until) => {
+                let sleep = pin!(inner.runtime.sleep_until(until));
+                let woken = pin!(signal.wait());
+                select(sleep, woken).await;
             }
+            Step::Pending => signal.wait().await,
             Step::Done(result) => {
                 guard.armed = false;
-                return result.map(|output| (output, stream_body.take()));
+                return match (result, stream_body.take()) {
+                    (Ok(output @ Output::Stream(_)), Some(body)) => {
+                        Ok((output, Some(OpenStream { id, signal, body })))
+                    }
+                    (result, _) => {
+                        inner.engine().unregister(id);
+                        result.map(|output| (output, None))
+                    }
+                };
             }
         }
     }
@@ -255,17 +309,19 @@ enum Exchange {
     Stream(http::StatusCode, http::HeaderMap, BodyStream),
 }
 
-/// Performs one attempt, racing it against the attempt's deadline, and reports the outcome.
+/// Performs one attempt, racing it against the attempt's deadline and against the call's
+/// signal (the engine may end the call meanwhile, at shutdown), and reports the outcome.
 /// Returns the body of a stream that opened.
 async fn perform<R: Runtime>(
     client: &Client<R>,
     id: CallId,
     attempt: Attempt,
+    signal: &AsyncSignal,
 ) -> Option<BodyStream> {
-    let shared = &client.shared;
+    let inner = &client.inner;
     let limit = client.body_limit();
     let exchange = async {
-        let response = shared.transport.send(attempt.request).await?;
+        let response = inner.transport.send(attempt.request).await?;
         if attempt.stream && response.status.is_success() {
             return Ok(Exchange::Stream(
                 response.status,
@@ -278,28 +334,40 @@ async fn perform<R: Runtime>(
             status: response.status,
             headers: response.headers,
             body,
-            received_at: Some(shared.runtime.wall_now()),
+            received_at: Some(inner.runtime.wall_now()),
         }))
     };
-    let exchange = pin!(exchange);
-    let timer = pin!(shared.runtime.sleep_until(attempt.deadline));
-    let outcome = select(exchange, timer).await;
+    let mut exchange = pin!(exchange);
+    let mut timer = pin!(inner.runtime.sleep_until(attempt.deadline));
+    let outcome = loop {
+        let ended = pin!(signal.wait());
+        match select(exchange.as_mut(), select(timer.as_mut(), ended)).await {
+            Either::Left((outcome, _)) => break Some(outcome),
+            Either::Right((Either::Left(((), _)), _)) => break None,
+            Either::Right((Either::Right(((), _)), _)) => {
+                if inner.engine().is_finished(id) {
+                    // Ended from outside (shutdown): drop the exchange, which aborts it.
+                    return None;
+                }
+            }
+        }
+    };
     let now = client.now();
-    let mut engine = shared.engine();
+    let mut engine = inner.engine();
     match outcome {
-        Either::Left((Ok(Exchange::Whole(response)), _)) => {
+        Some(Ok(Exchange::Whole(response))) => {
             engine.on_response(id, response, now);
             None
         }
-        Either::Left((Ok(Exchange::Stream(status, headers, body)), _)) => {
+        Some(Ok(Exchange::Stream(status, headers, body))) => {
             engine.on_stream_open(id, status, &headers, now);
             Some(body)
         }
-        Either::Left((Err(error), _)) => {
+        Some(Err(error)) => {
             engine.on_transport_error(id, error, now);
             None
         }
-        Either::Right(((), _)) => {
+        None => {
             engine.on_attempt_timeout(id, now);
             None
         }

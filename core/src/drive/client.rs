@@ -2,49 +2,53 @@
 
 use std::fmt;
 use std::marker::PhantomData;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::call::{Call, StreamCall};
+use super::settings::{Settings, settings_setters};
+use super::wake::{AsyncSignal, EngineCell, EngineGuard};
 use super::{Runtime, Transport};
 use crate::api::{
     Audio, ChatCompletion, ChatRequest, Image, ImageRequest, ModelKind, ModelList, SpeechRequest,
-    TextReply, TextRequest,
+    StreamOptions, TextReply, TextRequest,
 };
 use crate::codec::Encoder;
 use crate::config::ClientConfig;
-use crate::engine::{Engine, EngineConfig};
+use crate::engine::Engine;
 use crate::error::Error;
+use crate::policy::MetricsSnapshot;
 
 /// A Pollinations client for the async runtime `R`.
 ///
 /// Adapters name it for you: `blossom_tokio::Client`, `blossom_smol::Client`. It is cheap to
-/// clone; clones share the connection pool and the engine (and so every limit and cache).
-/// Each method returns a call that does nothing until awaited; its options (timeout,
-/// deadline) are set with methods before the `.await`. Dropping the future cancels the call.
+/// clone; clones share the connection pool and the engine (and so every limit, breaker and
+/// cache). Each method returns a call that does nothing until awaited; its options (timeout,
+/// priority, …) are set with methods before the `.await`. Dropping the future cancels the
+/// call and frees its permit and connection.
 pub struct Client<R: Runtime> {
-    pub(crate) shared: Arc<Shared<R>>,
+    pub(crate) inner: Arc<Inner<R>>,
 }
 
-pub(crate) struct Shared<R> {
+pub(crate) struct Inner<R> {
     pub(crate) runtime: R,
     pub(crate) transport: Arc<dyn Transport>,
     pub(crate) encoder: Encoder,
-    pub(crate) engine: Mutex<Engine>,
+    pub(crate) cell: EngineCell<AsyncSignal>,
     pub(crate) config: ClientConfig,
 }
 
-impl<R> Shared<R> {
-    /// The engine, locked. Never held across an `.await`: every use is one statement.
-    pub(crate) fn engine(&self) -> MutexGuard<'_, Engine> {
-        self.engine.lock().unwrap_or_else(PoisonError::into_inner)
+impl<R> Inner<R> {
+    /// The engine, locked. Never held across an `.await`.
+    pub(crate) fn engine(&self) -> EngineGuard<'_, AsyncSignal> {
+        self.cell.lock()
     }
 }
 
 impl<R: Runtime> Clone for Client<R> {
     fn clone(&self) -> Self {
         Self {
-            shared: Arc::clone(&self.shared),
+            inner: Arc::clone(&self.inner),
         }
     }
 }
@@ -52,10 +56,22 @@ impl<R: Runtime> Clone for Client<R> {
 impl<R: Runtime> fmt::Debug for Client<R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Client")
-            .field("base_url", &self.shared.config.base_url)
-            .field("api_key", &self.shared.config.api_key)
+            .field("base_url", &self.inner.config.base_url)
+            .field("api_key", &self.inner.config.api_key)
             .finish_non_exhaustive()
     }
+}
+
+/// What [`Client::shutdown`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ShutdownReport {
+    /// Calls that were unfinished when shutdown began and finished within the grace period.
+    pub completed: usize,
+    /// Calls still unfinished when the grace period ended, cancelled with a shutdown error.
+    pub cancelled: usize,
+    /// How long the shutdown took.
+    pub took: Duration,
 }
 
 impl<R: Runtime> Client<R> {
@@ -65,10 +81,10 @@ impl<R: Runtime> Client<R> {
     /// When a variable holds an invalid value or the configuration is refused (a key over
     /// plain HTTP to a remote host).
     pub fn from_env() -> Result<Self, Error> {
-        Self::new(ClientConfig::from_lookup(|name| std::env::var(name).ok())?)
+        Self::builder().from_env().build()
     }
 
-    /// A client for `config`, with the runtime's default transport.
+    /// A client for `config`, with the runtime's default transport and default policies.
     ///
     /// # Errors
     /// When the configuration is invalid or the transport cannot be built.
@@ -79,7 +95,7 @@ impl<R: Runtime> Client<R> {
     /// A builder, starting from the defaults.
     pub fn builder() -> ClientBuilder<R> {
         ClientBuilder {
-            config: Ok(ClientConfig::new()),
+            settings: Settings::default(),
             transport: None,
             _runtime: PhantomData,
         }
@@ -87,12 +103,12 @@ impl<R: Runtime> Client<R> {
 
     /// The configuration in use.
     pub fn config(&self) -> &ClientConfig {
-        &self.shared.config
+        &self.inner.config
     }
 
     /// Generates text for a prompt (`GET /text/{prompt}`).
     pub fn text(&self, request: impl Into<TextRequest>) -> Call<R, TextReply> {
-        let prepared = self.shared.encoder.text(&request.into());
+        let prepared = self.inner.encoder.text(&request.into());
         Call::new(self.clone(), prepared)
     }
 
@@ -100,7 +116,7 @@ impl<R: Runtime> Client<R> {
     pub fn chat(&self, mut request: ChatRequest) -> Call<R, ChatCompletion> {
         request.stream = None;
         request.stream_options = None;
-        let prepared = self.shared.encoder.chat(&request);
+        let prepared = self.inner.encoder.chat(&request);
         Call::new(self.clone(), prepared)
     }
 
@@ -108,22 +124,22 @@ impl<R: Runtime> Client<R> {
     /// chunks as they arrive.
     pub fn chat_stream(&self, mut request: ChatRequest) -> StreamCall<R> {
         request.stream = Some(true);
-        request.stream_options = Some(crate::api::StreamOptions {
+        request.stream_options = Some(StreamOptions {
             include_usage: true,
         });
-        let prepared = self.shared.encoder.chat(&request);
+        let prepared = self.inner.encoder.chat(&request);
         StreamCall::new(self.clone(), prepared)
     }
 
     /// Generates an image (`GET /image/{prompt}`).
     pub fn image(&self, request: impl Into<ImageRequest>) -> Call<R, Image> {
-        let prepared = self.shared.encoder.image(&request.into());
+        let prepared = self.inner.encoder.image(&request.into());
         Call::new(self.clone(), prepared)
     }
 
     /// Speaks text (`POST /v1/audio/speech`, or `GET /audio/{text}` when the request says so).
     pub fn speech(&self, request: impl Into<SpeechRequest>) -> Call<R, Audio> {
-        let prepared = self.shared.encoder.speech(&request.into());
+        let prepared = self.inner.encoder.speech(&request.into());
         Call::new(self.clone(), prepared)
     }
 
@@ -144,27 +160,63 @@ impl<R: Runtime> Client<R> {
 
     /// Any model list, including the OpenAI-compatible `GET /v1/models`.
     pub fn model_list(&self, kind: ModelKind) -> Call<R, ModelList> {
-        let prepared = self.shared.encoder.models(kind);
+        let prepared = self.inner.encoder.models(kind);
         Call::new(self.clone(), prepared)
     }
 
+    /// Everything measured so far: counters, gauges, breaker states, latency percentiles.
+    pub fn metrics(&self) -> MetricsSnapshot {
+        let now = self.now();
+        self.inner.engine().metrics(now)
+    }
+
+    /// Stops admitting calls (new ones fail with [`ErrorKind::Shutdown`](crate::ErrorKind::Shutdown)),
+    /// lets unfinished calls run for up to `grace`, then cancels the rest with a shutdown
+    /// error. Every call still ends with exactly one result.
+    pub async fn shutdown(&self, grace: Duration) -> ShutdownReport {
+        let start = self.now();
+        let pending = {
+            let mut engine = self.inner.engine();
+            engine.close();
+            engine.unfinished()
+        };
+        let deadline = start.checked_add(grace).unwrap_or(start);
+        // Shutdown is rare: a short poll keeps the engine free of a dedicated idle signal.
+        let tick = Duration::from_millis(5);
+        loop {
+            let now = self.now();
+            if self.inner.engine().unfinished() == 0 || now >= deadline {
+                break;
+            }
+            let next = now.checked_add(tick).map_or(deadline, |t| t.min(deadline));
+            self.inner.runtime.sleep_until(next).await;
+        }
+        let now = self.now();
+        let cancelled = self.inner.engine().abort_all(now);
+        ShutdownReport {
+            completed: pending.saturating_sub(cancelled),
+            cancelled,
+            took: now.saturating_duration_since(start),
+        }
+    }
+
     pub(crate) fn now(&self) -> Instant {
-        self.shared.runtime.now()
+        self.inner.runtime.now()
     }
 
     pub(crate) fn body_limit(&self) -> usize {
-        self.shared.config.max_body_bytes
+        self.inner.config.max_body_bytes
     }
 
     pub(crate) fn idle_timeout(&self) -> Duration {
-        self.shared.config.stream_idle_timeout
+        self.inner.config.stream_idle_timeout
     }
 }
 
 /// Builds a [`Client`].
 #[must_use = "call build() to get a client"]
 pub struct ClientBuilder<R: Runtime> {
-    config: Result<ClientConfig, Error>,
+    settings: Settings,
     transport: Option<Arc<dyn Transport>>,
     _runtime: PhantomData<fn() -> R>,
 }
@@ -172,102 +224,13 @@ pub struct ClientBuilder<R: Runtime> {
 impl<R: Runtime> fmt::Debug for ClientBuilder<R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ClientBuilder")
-            .field("config", &self.config)
+            .field("settings", &self.settings)
             .finish_non_exhaustive()
     }
 }
 
 impl<R: Runtime> ClientBuilder<R> {
-    fn map(mut self, change: impl FnOnce(ClientConfig) -> Result<ClientConfig, Error>) -> Self {
-        self.config = self.config.and_then(change);
-        self
-    }
-
-    /// Replaces the whole configuration.
-    pub fn config(mut self, config: ClientConfig) -> Self {
-        self.config = Ok(config);
-        self
-    }
-
-    /// Reads `POLLINATIONS_API_KEY` and `POLLINATIONS_BASE_URL` into the configuration.
-    pub fn from_env(self) -> Self {
-        self.map(|mut config| {
-            let env = ClientConfig::from_lookup(|name| std::env::var(name).ok())?;
-            if std::env::var(crate::config::ENV_BASE_URL).is_ok_and(|v| !v.trim().is_empty()) {
-                config.base_url = env.base_url;
-            }
-            if env.api_key.is_some() {
-                config.api_key = env.api_key;
-            }
-            Ok(config)
-        })
-    }
-
-    /// Sets the base URL (default `https://gen.pollinations.ai`).
-    pub fn base_url(self, url: &str) -> Self {
-        self.map(|config| config.base_url(url))
-    }
-
-    /// Sets the API key.
-    pub fn api_key(self, key: impl AsRef<str>) -> Self {
-        self.map(|config| config.api_key(key))
-    }
-
-    /// Allows sending the key over plain HTTP to a remote host.
-    pub fn allow_insecure_http(self, allow: bool) -> Self {
-        self.map(|mut config| {
-            config.allow_insecure_http = allow;
-            Ok(config)
-        })
-    }
-
-    /// Sets the `User-Agent`.
-    pub fn user_agent(self, user_agent: impl Into<String>) -> Self {
-        self.map(|mut config| {
-            config.user_agent = user_agent.into();
-            Ok(config)
-        })
-    }
-
-    /// Sets the connect timeout.
-    pub fn connect_timeout(self, timeout: Duration) -> Self {
-        self.map(|mut config| {
-            config.connect_timeout = timeout;
-            Ok(config)
-        })
-    }
-
-    /// Sets how long one attempt may take.
-    pub fn request_timeout(self, timeout: Duration) -> Self {
-        self.map(|mut config| {
-            config.request_timeout = timeout;
-            Ok(config)
-        })
-    }
-
-    /// Sets how long a stream may stay silent.
-    pub fn stream_idle_timeout(self, timeout: Duration) -> Self {
-        self.map(|mut config| {
-            config.stream_idle_timeout = timeout;
-            Ok(config)
-        })
-    }
-
-    /// Sets the connection pool size.
-    pub fn max_connections(self, max: usize) -> Self {
-        self.map(|mut config| {
-            config.max_connections = max;
-            Ok(config)
-        })
-    }
-
-    /// Sets the largest accepted response body.
-    pub fn max_body_bytes(self, max: usize) -> Self {
-        self.map(|mut config| {
-            config.max_body_bytes = max;
-            Ok(config)
-        })
-    }
+    settings_setters!();
 
     /// Uses `transport` instead of the runtime's default (a proxy stack, a test double).
     pub fn transport(mut self, transport: Arc<dyn Transport>) -> Self {
@@ -280,19 +243,19 @@ impl<R: Runtime> ClientBuilder<R> {
     /// # Errors
     /// The first invalid setting, or a transport that cannot be built.
     pub fn build(self) -> Result<Client<R>, Error> {
-        let config = self.config?;
+        let runtime = R::default();
+        let (config, engine) = self.settings.finish(runtime.seed())?;
         let encoder = Encoder::new(&config)?;
         let transport = match self.transport {
             Some(transport) => transport,
             None => R::default_transport(&config)?,
         };
-        let engine = Engine::new(EngineConfig::from_client(&config));
         Ok(Client {
-            shared: Arc::new(Shared {
-                runtime: R::default(),
+            inner: Arc::new(Inner {
+                runtime,
                 transport,
                 encoder,
-                engine: Mutex::new(engine),
+                cell: EngineCell::new(Engine::new(engine)),
                 config,
             }),
         })

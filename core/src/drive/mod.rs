@@ -9,8 +9,10 @@ mod blocking_client;
 mod call;
 mod client;
 mod runtime;
+mod settings;
 mod stream;
 mod transport;
+mod wake;
 
 pub use blocking::{
     BlockingBody, BlockingClock, BlockingResponse, BlockingRuntime, BlockingTransport,
@@ -18,7 +20,7 @@ pub use blocking::{
 };
 pub use blocking_client::{BlockingChatStream, BlockingClient, BlockingClientBuilder};
 pub use call::{BoxFuture, Call, FromOutput, StreamCall};
-pub use client::{Client, ClientBuilder};
+pub use client::{Client, ClientBuilder, ShutdownReport};
 pub use runtime::{Runtime, Timer};
 pub use stream::ChatStream;
 pub use transport::{BodyStream, HttpResponse, Transport, read_body};

@@ -25,6 +25,10 @@ pub trait Timer: Send + Sync + 'static {
 /// An async runtime adapter: a [`Timer`] that also knows how to build the default transport.
 /// `blossom-tokio` and `blossom-smol` each provide one; the client is generic over it.
 pub trait Runtime: Timer + Clone + Default {
+    /// A seed for the engine's random generator (jitter), from the operating system's
+    /// entropy; fixed seeds are set on the client builder instead.
+    fn seed(&self) -> u64;
+
     /// The transport a client of this runtime uses unless another is given.
     ///
     /// # Errors

@@ -2,7 +2,23 @@
 //!
 //! A call is submitted once and then driven by a loop that asks [`Engine::poll`] what to do
 //! and reports what happened with `on_*` methods. The engine does no IO and reads no clock:
-//! every input carries `now`.
+//! every input carries `now`. Between submission and its single [`Step::Done`], a call moves
+//! through the policies in this order:
+//!
+//! 1. **cache** — a fresh answer for an identical deterministic request ends the call at once;
+//! 2. **coalescing** — if an identical call is already in flight, this one follows it and
+//!    receives its result (success or error) without a request of its own;
+//! 3. **scheduler** — a permit, by priority with aging (queued calls wait as [`Step::Pending`]);
+//! 4. **rate limiter** — pacing per endpoint kind and key tier ([`Step::Wait`]), or a typed
+//!    error at once when the wait would pass the call's deadline;
+//! 5. **circuit breaker** — an open breaker fails the call fast;
+//! 6. **attempt** — [`Step::Send`]; the outcome feeds the breaker, the limiter (429s slow it
+//!    down) and the retry policy, which may schedule another attempt after a backoff
+//!    ([`Step::Wait`]) if the retry budget allows.
+//!
+//! Whenever a call's situation changes because of *another* call (a permit freed, a leader
+//! finished, shutdown), the engine records it as woken; the driver drains
+//! [`Engine::take_woken`] and wakes those calls' tasks.
 //!
 //! ```
 //! use std::time::Instant;
@@ -27,70 +43,35 @@
 //! assert_eq!(output.meta().attempts, 1);
 //! ```
 
+mod config;
 mod slots;
 
+use std::collections::HashMap;
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
 use http::{HeaderMap, StatusCode};
 
-use crate::codec::{Output, Prepared, decode};
-use crate::config::ClientConfig;
-use crate::error::{Error, TransportError, TransportErrorKind};
+use crate::api::ResponseMeta;
+use crate::codec::{EndpointKind, Expect, Output, Prepared, decode};
+use crate::error::{Error, ErrorKind, TransportError, TransportErrorKind};
+use crate::policy::breaker::{Outcome, Pass};
+use crate::policy::limiter::Hold;
+use crate::policy::metrics::{BreakerStatus, Metrics, MetricsSnapshot};
+use crate::policy::retry::RetryDecision;
+use crate::policy::{
+    Breaker, BreakerState, Cache, CacheKey, Limiter, RetryBudget, RetryPolicy, Scheduler,
+};
 use crate::secret::ApiKey;
 use slots::Slots;
 
+pub use config::{CallOptions, EngineConfig, LimiterConfig};
+
 /// Identifies one submitted call. Stale ids (of finished calls) are recognised and ignored.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct CallId {
     index: u32,
     generation: u32,
-}
-
-/// Engine settings.
-#[derive(Debug, Clone)]
-#[non_exhaustive]
-pub struct EngineConfig {
-    /// How long one attempt may take to produce a complete answer (or a stream's head).
-    pub attempt_timeout: Duration,
-    /// The key, only so that it can be scrubbed from server error messages.
-    pub redact: Option<ApiKey>,
-}
-
-impl EngineConfig {
-    /// Settings taken from a client configuration.
-    pub fn from_client(config: &ClientConfig) -> Self {
-        Self {
-            attempt_timeout: config.request_timeout,
-            redact: config.api_key.clone(),
-        }
-    }
-}
-
-/// Per-call options.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct CallOptions {
-    /// The call must finish within this long of its submission, across all attempts and waits.
-    pub timeout: Option<Duration>,
-    /// The call must finish by this instant (the earlier of this and `timeout` applies).
-    pub deadline: Option<Instant>,
-}
-
-impl CallOptions {
-    /// Sets a total timeout.
-    #[must_use]
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = Some(timeout);
-        self
-    }
-
-    /// Sets an absolute deadline.
-    #[must_use]
-    pub fn deadline(mut self, deadline: Instant) -> Self {
-        self.deadline = Some(deadline);
-        self
-    }
 }
 
 /// One network attempt for the driver to perform.
@@ -112,12 +93,11 @@ pub struct Attempt {
 pub enum Step {
     /// Perform this attempt, then report its outcome.
     Send(Attempt),
-    /// Sleep until this instant, then poll again.
+    /// Poll again at this instant, or earlier if the call is woken.
     Wait(Instant),
-    /// Nothing to do until another event concerns this call (for example its attempt is
-    /// still in flight).
+    /// Poll again when the call is woken.
     Pending,
-    /// The call is over. The id is now stale.
+    /// The call is over. The id is now stale (for a stream, once its end is reported).
     Done(Result<Output, Error>),
 }
 
@@ -137,10 +117,20 @@ pub struct RawResponse {
 
 #[derive(Debug)]
 enum State {
-    /// Ready to send an attempt.
+    /// Waiting for a permit.
+    Queued,
+    /// Holding a permit; about to pass the limiter and the breaker.
     Ready,
+    /// Waiting before the next attempt.
+    Backoff(Instant),
     /// An attempt is out.
     InFlight,
+    /// Waiting for an identical call's result.
+    Following(CacheKey),
+    /// A stream's head arrived; the driver has not been told yet.
+    StreamOpen(ResponseMeta),
+    /// The driver reads the stream; the call keeps its permit until the end is reported.
+    Streaming,
     /// Finished; waiting for the driver to collect the result.
     Finished(Result<Output, Error>),
 }
@@ -148,9 +138,26 @@ enum State {
 #[derive(Debug)]
 struct Call {
     prepared: Prepared,
+    options: CallOptions,
+    deadline: Option<Instant>,
+    submitted: Instant,
     state: State,
     attempts: u32,
-    deadline: Option<Instant>,
+    last_delay: Duration,
+    /// The flight this call leads (identical calls follow it).
+    leads: Option<CacheKey>,
+    /// Where a success is cached.
+    store: Option<CacheKey>,
+    permit: bool,
+    limiter_held: bool,
+    pass: Option<Pass>,
+    attempt_started: Instant,
+    waited: bool,
+}
+
+#[derive(Debug)]
+struct Flight {
+    followers: Vec<CallId>,
 }
 
 /// The engine. See the [module documentation](self).
@@ -158,56 +165,172 @@ struct Call {
 pub struct Engine {
     config: EngineConfig,
     calls: Slots<Call>,
+    scheduler: Scheduler<CallId>,
+    breakers: Option<Vec<Breaker>>,
+    limiters: Vec<Limiter>,
+    generation: Option<Limiter>,
+    slot_waiters: Vec<CallId>,
+    cache: Cache<Output>,
+    flights: HashMap<CacheKey, Flight>,
+    budget: Option<RetryBudget>,
+    rng: fastrand::Rng,
+    metrics: Metrics,
+    woken: Vec<CallId>,
+    closed: bool,
 }
 
 impl Engine {
     /// A new engine.
     pub fn new(config: EngineConfig) -> Self {
         Self {
-            config,
             calls: Slots::default(),
+            scheduler: Scheduler::new(config.scheduler.clone()),
+            breakers: config.breaker.as_ref().map(|c| {
+                EndpointKind::ALL
+                    .iter()
+                    .map(|_| Breaker::new(c.clone()))
+                    .collect()
+            }),
+            limiters: config
+                .limits
+                .per_kind
+                .iter()
+                .map(|l| Limiter::new(*l))
+                .collect(),
+            generation: config.limits.generation.map(Limiter::new),
+            slot_waiters: Vec::new(),
+            cache: Cache::new(config.cache.max_bytes),
+            flights: HashMap::new(),
+            budget: config.budget.map(RetryBudget::new),
+            rng: fastrand::Rng::with_seed(config.seed),
+            metrics: Metrics::default(),
+            woken: Vec::new(),
+            closed: false,
+            config,
         }
+    }
+
+    /// The settings in use.
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
     }
 
     /// Submits a call. It ends with exactly one [`Step::Done`].
     pub fn submit(&mut self, prepared: Prepared, options: CallOptions, now: Instant) -> CallId {
-        let by_timeout = options.timeout.and_then(|t| now.checked_add(t));
-        let deadline = match (by_timeout, options.deadline) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
-        self.calls.insert(Call {
+        self.metrics.submitted += 1;
+        let deadline = options.deadline_from(now);
+        let mut call = Call {
             prepared,
-            state: State::Ready,
-            attempts: 0,
+            options,
             deadline,
-        })
+            submitted: now,
+            state: State::Queued,
+            attempts: 0,
+            last_delay: Duration::ZERO,
+            leads: None,
+            store: None,
+            permit: false,
+            limiter_held: false,
+            pass: None,
+            attempt_started: now,
+            waited: false,
+        };
+        if self.closed {
+            self.metrics.failed(ErrorKind::Shutdown);
+            call.state = State::Finished(Err(Error::shutdown(
+                "the client is shutting down and accepts no new calls",
+            )));
+            return self.calls.insert(call);
+        }
+        let cache = &self.config.cache;
+        let shareable = call.prepared.is_deterministic() && !call.prepared.is_stream();
+        let key = (shareable && (cache.enabled || cache.coalesce))
+            .then(|| CacheKey::of(&call.prepared, self.config.key_identity));
+        if let Some(key) = key {
+            if cache.enabled {
+                call.store = Some(key);
+            }
+            if !call.options.no_cache {
+                if cache.enabled
+                    && let Some(mut hit) = self.cache.get(key, now)
+                {
+                    self.metrics.cache_hits += 1;
+                    self.metrics.succeeded += 1;
+                    self.metrics
+                        .latency(call.prepared.endpoint(), Duration::ZERO);
+                    let meta = hit.meta_mut();
+                    meta.cached = true;
+                    meta.attempts = 0;
+                    call.state = State::Finished(Ok(hit));
+                    return self.calls.insert(call);
+                }
+                if cache.coalesce {
+                    if self.flights.contains_key(&key) {
+                        call.state = State::Following(key);
+                        let id = self.calls.insert(call);
+                        self.metrics.coalesced += 1;
+                        if let Some(flight) = self.flights.get_mut(&key) {
+                            flight.followers.push(id);
+                        }
+                        return id;
+                    }
+                    call.leads = Some(key);
+                }
+            }
+        }
+        let priority = call.options.priority;
+        let admitted = self.scheduler.try_admit();
+        if admitted {
+            call.permit = true;
+            call.state = State::Ready;
+        }
+        let leads = call.leads;
+        let id = self.calls.insert(call);
+        if let Some(key) = leads {
+            self.flights.insert(
+                key,
+                Flight {
+                    followers: Vec::new(),
+                },
+            );
+        }
+        if admitted {
+            self.note_running();
+        } else {
+            self.scheduler.enqueue(id, priority, now);
+        }
+        id
     }
 
     /// What to do next for `id`.
     pub fn poll(&mut self, id: CallId, now: Instant) -> Step {
-        let attempt_timeout = self.config.attempt_timeout;
+        let step = self.step(id, now);
+        self.admit_queued(now);
+        step
+    }
+
+    fn step(&mut self, id: CallId, now: Instant) -> Step {
         let Some(call) = self.calls.get_mut(id) else {
             return Step::Done(Err(unknown_call()));
         };
+        let expired = call.deadline.is_some_and(|d| now >= d);
+        let hold = call.deadline.map_or(Step::Pending, Step::Wait);
         match &call.state {
             State::Finished(_) => {}
-            State::InFlight => return Step::Pending,
-            State::Ready => {
-                if call.deadline.is_some_and(|d| now >= d) {
-                    call.state = State::Finished(Err(deadline_error(call.attempts)));
-                } else {
-                    call.attempts += 1;
-                    call.state = State::InFlight;
-                    let by_timeout = now.checked_add(attempt_timeout).unwrap_or(now);
-                    let deadline = call.deadline.map_or(by_timeout, |d| d.min(by_timeout));
-                    return Step::Send(Attempt {
-                        request: call.prepared.attempt(),
-                        deadline,
-                        stream: call.prepared.is_stream(),
-                    });
-                }
+            State::InFlight | State::Streaming => return Step::Pending,
+            State::StreamOpen(meta) => {
+                let mut meta = meta.clone();
+                meta.attempts = call.attempts;
+                call.state = State::Streaming;
+                return Step::Done(Ok(Output::Stream(meta)));
             }
+            _ if expired => {
+                let error = deadline_error(call.attempts);
+                self.finish(id, Err(error), now, false);
+            }
+            State::Queued | State::Following(_) => return hold,
+            State::Backoff(until) if now < *until => return Step::Wait(*until),
+            State::Backoff(_) | State::Ready => return self.start_attempt(id, now),
         }
         match self.calls.remove(id).map(|call| call.state) {
             Some(State::Finished(result)) => Step::Done(result),
@@ -215,16 +338,80 @@ impl Engine {
         }
     }
 
+    /// Passes the limiter and the breaker, then sends.
+    fn start_attempt(&mut self, id: CallId, now: Instant) -> Step {
+        let Some(call) = self.calls.get_mut(id) else {
+            return Step::Done(Err(unknown_call()));
+        };
+        call.state = State::Ready;
+        let endpoint = call.prepared.endpoint();
+        let deadline = call.deadline;
+        match self.check_limits(endpoint, now) {
+            Ok(()) => {}
+            Err(Hold::Until(at)) => {
+                if deadline.is_some_and(|d| at >= d) {
+                    let error = Error::rate_limited(at.saturating_duration_since(now));
+                    self.finish(id, Err(error), now, false);
+                    return self.step(id, now);
+                }
+                self.note_wait(id);
+                return Step::Wait(at);
+            }
+            Err(Hold::Slot) => {
+                self.note_wait(id);
+                if !self.slot_waiters.contains(&id) {
+                    self.slot_waiters.push(id);
+                }
+                return deadline.map_or(Step::Pending, Step::Wait);
+            }
+        }
+        let mut pass = None;
+        if let Some(breakers) = &mut self.breakers {
+            match breakers[endpoint.index()].try_pass(now) {
+                Ok(granted) => pass = Some(granted),
+                Err(next) => {
+                    self.metrics.breaker_rejections += 1;
+                    let retry_in = next.map(|at| at.saturating_duration_since(now));
+                    let error = Error::circuit_open(endpoint.as_str(), retry_in);
+                    self.finish(id, Err(error), now, true);
+                    return self.step(id, now);
+                }
+            }
+        }
+        self.take_limits(endpoint, now);
+        let attempt_timeout = self.config.attempt_timeout;
+        let Some(call) = self.calls.get_mut(id) else {
+            return Step::Done(Err(unknown_call()));
+        };
+        call.pass = pass;
+        call.limiter_held = true;
+        call.attempts += 1;
+        call.attempt_started = now;
+        call.state = State::InFlight;
+        let first = call.attempts == 1;
+        let by_timeout = now.checked_add(attempt_timeout).unwrap_or(now);
+        let attempt = Attempt {
+            request: call.prepared.attempt(),
+            deadline: call.deadline.map_or(by_timeout, |d| d.min(by_timeout)),
+            stream: call.prepared.is_stream(),
+        };
+        self.metrics.attempts += 1;
+        if first && let Some(budget) = &mut self.budget {
+            budget.on_request(now);
+        }
+        Step::Send(attempt)
+    }
+
     /// Reports a complete answer (any status) to the attempt in flight.
     pub fn on_response(&mut self, id: CallId, response: RawResponse, now: Instant) {
         let secret = self.config.redact.as_ref().map(ApiKey::expose);
-        let Some(call) = self.calls.get_mut(id) else {
+        let Some(call) = self.calls.get(id) else {
             return;
         };
         if !matches!(call.state, State::InFlight) {
             return;
         }
-        let _ = now;
+        let body_len = response.body.len();
         let result = decode(
             call.prepared.expect(),
             response.status,
@@ -233,11 +420,18 @@ impl Engine {
             response.received_at,
             secret,
         );
-        call.state = State::Finished(finish(result, call.attempts));
+        let throttled = (response.status == StatusCode::TOO_MANY_REQUESTS)
+            .then(|| result.as_ref().err().and_then(Error::retry_after));
+        self.end_attempt(id, health(&result), throttled, now);
+        match result {
+            Ok(output) => self.succeed(id, output, body_len, now),
+            Err(error) => self.fail_attempt(id, error, now),
+        }
+        self.admit_queued(now);
     }
 
-    /// Reports that a streaming attempt received a success status; the call is done and its
-    /// [`Output::Stream`] carries the answer's metadata. The driver keeps the body.
+    /// Reports that a streaming attempt received a success status. The next poll returns
+    /// [`Output::Stream`]; the call keeps its permit until [`Engine::on_stream_end`].
     pub fn on_stream_open(
         &mut self,
         id: CallId,
@@ -251,65 +445,516 @@ impl Engine {
         if !matches!(call.state, State::InFlight) {
             return;
         }
-        let _ = now;
-        let meta = crate::api::ResponseMeta::from_head(status, headers);
-        call.state = State::Finished(finish(Ok(Output::Stream(meta)), call.attempts));
+        let took = now.saturating_duration_since(call.attempt_started);
+        let endpoint = call.prepared.endpoint();
+        call.state = State::StreamOpen(ResponseMeta::from_head(status, headers));
+        if let (Some(pass), Some(breakers)) = (call.pass.take(), &mut self.breakers) {
+            breakers[endpoint.index()].record(pass, Outcome::Success, took, now);
+        }
+    }
+
+    /// Reports that a stream ended: read to its end (`None`) or failed (`Some(error)`).
+    /// Frees its permit and limiter slot; the id becomes stale.
+    pub fn on_stream_end(&mut self, id: CallId, error: Option<&Error>, now: Instant) {
+        let Some(call) = self.calls.get(id) else {
+            return;
+        };
+        if !matches!(call.state, State::Streaming | State::StreamOpen(_)) {
+            return;
+        }
+        let result = match error {
+            None => Ok(Output::Stream(ResponseMeta::default())),
+            Some(error) => Err(error.clone()),
+        };
+        self.finish(id, result, now, false);
+        self.calls.remove(id);
+        self.admit_queued(now);
     }
 
     /// Reports that the attempt failed below HTTP.
     pub fn on_transport_error(&mut self, id: CallId, error: TransportError, now: Instant) {
-        let Some(call) = self.calls.get_mut(id) else {
-            return;
-        };
-        if !matches!(call.state, State::InFlight) {
+        if !self.in_flight(id) {
             return;
         }
-        let _ = now;
-        call.state = State::Finished(finish(Err(Error::transport(error)), call.attempts));
+        let outcome = match error.kind() {
+            TransportErrorKind::BodyTooLarge | TransportErrorKind::InvalidRequest => {
+                Outcome::Ignored
+            }
+            _ => Outcome::Failure,
+        };
+        self.end_attempt(id, outcome, None, now);
+        self.fail_attempt(id, Error::transport(error), now);
+        self.admit_queued(now);
     }
 
     /// Reports that the attempt's deadline passed before it completed (the driver dropped it).
     pub fn on_attempt_timeout(&mut self, id: CallId, now: Instant) {
-        let Some(call) = self.calls.get_mut(id) else {
-            return;
-        };
-        if !matches!(call.state, State::InFlight) {
+        if !self.in_flight(id) {
             return;
         }
-        let error = if call.deadline.is_some_and(|d| now >= d) {
-            deadline_error(call.attempts)
+        self.end_attempt(id, Outcome::Failure, None, now);
+        let Some(call) = self.calls.get(id) else {
+            return;
+        };
+        if call.deadline.is_some_and(|d| now >= d) {
+            let error = deadline_error(call.attempts);
+            self.finish(id, Err(error), now, false);
         } else {
-            Error::transport(TransportError::new(
+            let error = Error::transport(TransportError::new(
                 TransportErrorKind::Timeout,
                 format!(
                     "no complete answer within {:.1}s",
                     self.config.attempt_timeout.as_secs_f64()
                 ),
-            ))
-            .with_attempts(call.attempts)
-        };
-        call.state = State::Finished(Err(error));
+            ));
+            self.fail_attempt(id, error, now);
+        }
+        self.admit_queued(now);
     }
 
-    /// Abandons a call (its future or stream was dropped). Its id becomes stale.
+    /// Abandons a call (its future or stream was dropped). Frees everything it held; calls
+    /// following it continue under a new leader. Its id becomes stale.
     pub fn cancel(&mut self, id: CallId, now: Instant) {
-        let _ = now;
+        let Some(call) = self.calls.get(id) else {
+            return;
+        };
+        if !matches!(call.state, State::Finished(_)) {
+            self.metrics.cancelled += 1;
+            self.release(id, now, false, Outcome::Ignored);
+        }
         self.calls.remove(id);
+        self.admit_queued(now);
     }
 
-    /// Calls submitted and not yet collected.
+    /// Whether the call has a result waiting (or is unknown): its driver should poll now.
+    pub fn is_finished(&self, id: CallId) -> bool {
+        self.calls
+            .get(id)
+            .is_none_or(|call| matches!(call.state, State::Finished(_)))
+    }
+
+    /// Moves the ids of calls woken since the last call into `out`.
+    pub fn take_woken(&mut self, out: &mut Vec<CallId>) {
+        out.append(&mut self.woken);
+    }
+
+    /// Stops admitting calls: later submissions fail with [`ErrorKind::Shutdown`]. Calls
+    /// already submitted continue.
+    pub fn close(&mut self) {
+        self.closed = true;
+    }
+
+    /// Whether [`close`](Self::close) was called.
+    pub fn is_closed(&self) -> bool {
+        self.closed
+    }
+
+    /// Ends every unfinished call with an [`ErrorKind::Shutdown`] error (the grace period is
+    /// over) and wakes them. Returns how many were ended.
+    pub fn abort_all(&mut self, now: Instant) -> usize {
+        let mut ended = 0;
+        for id in self.calls.ids() {
+            let Some(call) = self.calls.get(id) else {
+                continue;
+            };
+            if matches!(call.state, State::Finished(_)) {
+                continue;
+            }
+            ended += 1;
+            let error = Error::shutdown("cancelled: the client shut down before the call finished")
+                .with_attempts(call.attempts);
+            self.finish(id, Err(error), now, false);
+        }
+        ended
+    }
+
+    /// Calls submitted and not yet collected (streams count until their end is reported).
     pub fn calls(&self) -> usize {
         self.calls.len()
     }
+
+    /// Calls not yet finished.
+    pub fn unfinished(&self) -> usize {
+        self.calls
+            .ids()
+            .into_iter()
+            .filter(|id| !self.is_finished(*id))
+            .count()
+    }
+
+    /// The breaker state of an endpoint kind (closed when breakers are off).
+    pub fn breaker_state(&self, endpoint: EndpointKind, now: Instant) -> BreakerState {
+        self.breakers
+            .as_ref()
+            .map_or(BreakerState::Closed, |b| b[endpoint.index()].state(now))
+    }
+
+    /// Everything measured so far.
+    pub fn metrics(&self, now: Instant) -> MetricsSnapshot {
+        let m = &self.metrics;
+        let breakers = self
+            .breakers
+            .as_ref()
+            .map(|all| {
+                EndpointKind::ALL
+                    .iter()
+                    .map(|kind| {
+                        let status = match all[kind.index()].state(now) {
+                            BreakerState::Closed => BreakerStatus::Closed,
+                            BreakerState::HalfOpen => BreakerStatus::HalfOpen,
+                            BreakerState::Open { until } => BreakerStatus::Open {
+                                retry_in: until.saturating_duration_since(now),
+                            },
+                        };
+                        (kind.as_str(), status)
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        MetricsSnapshot {
+            submitted: m.submitted,
+            succeeded: m.succeeded,
+            failed: m.failed.clone(),
+            attempts: m.attempts,
+            retried: m.retried,
+            cache_hits: m.cache_hits,
+            coalesced: m.coalesced,
+            breaker_rejections: m.breaker_rejections,
+            limiter_waits: m.limiter_waits,
+            timeouts: m.timeouts,
+            cancelled: m.cancelled,
+            in_flight: self.scheduler.running() as u64,
+            queued: self.scheduler.queued() as u64,
+            max_in_flight: m.max_in_flight,
+            breakers,
+            breaker_opened: self
+                .breakers
+                .as_ref()
+                .map_or(0, |all| all.iter().map(Breaker::times_opened).sum()),
+            latency: m.summaries(),
+            cache_bytes: self.cache.bytes() as u64,
+        }
+    }
+
+    // ----- transitions -----
+
+    fn in_flight(&self, id: CallId) -> bool {
+        self.calls
+            .get(id)
+            .is_some_and(|call| matches!(call.state, State::InFlight))
+    }
+
+    fn note_wait(&mut self, id: CallId) {
+        if let Some(call) = self.calls.get_mut(id)
+            && !call.waited
+        {
+            call.waited = true;
+            self.metrics.limiter_waits += 1;
+        }
+    }
+
+    fn note_running(&mut self) {
+        let running = self.scheduler.running() as u64;
+        self.metrics.max_in_flight = self.metrics.max_in_flight.max(running);
+    }
+
+    fn uses_generation_limit(endpoint: EndpointKind) -> bool {
+        endpoint != EndpointKind::Models
+    }
+
+    fn check_limits(&self, endpoint: EndpointKind, now: Instant) -> Result<(), Hold> {
+        let own = self.limiters[endpoint.index()].check(now);
+        let shared = match (&self.generation, Self::uses_generation_limit(endpoint)) {
+            (Some(limiter), true) => limiter.check(now),
+            _ => Ok(()),
+        };
+        match (own, shared) {
+            (Ok(()), Ok(())) => Ok(()),
+            (Err(Hold::Until(a)), Err(Hold::Until(b))) => Err(Hold::Until(a.max(b))),
+            (Err(Hold::Until(a)), _) | (_, Err(Hold::Until(a))) => Err(Hold::Until(a)),
+            _ => Err(Hold::Slot),
+        }
+    }
+
+    fn take_limits(&mut self, endpoint: EndpointKind, now: Instant) {
+        self.limiters[endpoint.index()].take(now);
+        if Self::uses_generation_limit(endpoint)
+            && let Some(limiter) = &mut self.generation
+        {
+            limiter.take(now);
+        }
+    }
+
+    /// Returns the limiter tokens of a finished attempt (with the server's 429 delay, if any),
+    /// or of one abandoned before an answer.
+    fn release_limits(
+        &mut self,
+        endpoint: EndpointKind,
+        throttled: Option<Option<Duration>>,
+        abandoned: bool,
+        now: Instant,
+    ) {
+        let mut freed = if abandoned {
+            self.limiters[endpoint.index()].abandon()
+        } else {
+            self.limiters[endpoint.index()].release(now, throttled)
+        };
+        if Self::uses_generation_limit(endpoint)
+            && let Some(limiter) = &mut self.generation
+        {
+            freed |= if abandoned {
+                limiter.abandon()
+            } else {
+                limiter.release(now, throttled)
+            };
+        }
+        if freed {
+            self.woken.append(&mut self.slot_waiters);
+        }
+    }
+
+    /// Feeds an attempt's outcome to the breaker and the limiter.
+    fn end_attempt(
+        &mut self,
+        id: CallId,
+        outcome: Outcome,
+        throttled: Option<Option<Duration>>,
+        now: Instant,
+    ) {
+        let Some(call) = self.calls.get_mut(id) else {
+            return;
+        };
+        let endpoint = call.prepared.endpoint();
+        let took = now.saturating_duration_since(call.attempt_started);
+        let pass = call.pass.take();
+        let held = std::mem::take(&mut call.limiter_held);
+        if let (Some(pass), Some(breakers)) = (pass, &mut self.breakers) {
+            breakers[endpoint.index()].record(pass, outcome, took, now);
+        }
+        if held {
+            self.release_limits(endpoint, throttled, false, now);
+        }
+    }
+
+    fn succeed(&mut self, id: CallId, mut output: Output, body_len: usize, now: Instant) {
+        let Some(call) = self.calls.get(id) else {
+            return;
+        };
+        output.meta_mut().attempts = call.attempts;
+        if let Some(key) = call.store {
+            let ttl = match call.prepared.expect() {
+                Expect::Models(_) => self.config.cache.models_ttl,
+                _ => self.config.cache.ttl,
+            };
+            self.cache.insert(key, output.clone(), body_len, ttl, now);
+        }
+        self.finish(id, Ok(output), now, true);
+    }
+
+    fn fail_attempt(&mut self, id: CallId, error: Error, now: Instant) {
+        let unit = self.rng.f64();
+        let Some(call) = self.calls.get_mut(id) else {
+            return;
+        };
+        let policy: &RetryPolicy = call.options.retry.as_ref().unwrap_or(&self.config.retry);
+        let decision = policy.decide(
+            &error,
+            call.attempts,
+            call.prepared.is_idempotent(),
+            call.last_delay,
+            unit,
+            now,
+            call.deadline,
+        );
+        if let RetryDecision::RetryAfter(delay) = decision
+            && self.budget.as_mut().is_none_or(|b| b.try_retry(now))
+        {
+            call.last_delay = delay;
+            call.state = State::Backoff(now.checked_add(delay).unwrap_or(now));
+            self.metrics.retried += 1;
+            return;
+        }
+        let error = error.with_attempts(call.attempts);
+        self.finish(id, Err(error), now, true);
+    }
+
+    /// Ends a call with `result`: frees what it holds, records metrics, hands the result to
+    /// the calls following it (when `propagate`; otherwise one of them takes over), and wakes
+    /// its driver.
+    fn finish(&mut self, id: CallId, result: Result<Output, Error>, now: Instant, propagate: bool) {
+        let Some(call) = self.calls.get(id) else {
+            return;
+        };
+        if matches!(call.state, State::Finished(_)) {
+            return;
+        }
+        let attempts = call.attempts;
+        let endpoint = call.prepared.endpoint();
+        let leads = call.leads;
+        let result = match result {
+            Ok(mut output) => {
+                output.meta_mut().attempts = attempts;
+                Ok(output)
+            }
+            Err(error) => Err(error.with_attempts(attempts)),
+        };
+        self.release(id, now, propagate, health(&result));
+        let followers = match leads {
+            Some(key) if propagate => self.flights.remove(&key).map(|f| f.followers),
+            _ => None,
+        };
+        for follower in followers.into_iter().flatten() {
+            let shared = match &result {
+                Ok(output) => {
+                    let mut output = output.clone();
+                    output.meta_mut().coalesced = true;
+                    Ok(output)
+                }
+                Err(error) => Err(error.clone()),
+            };
+            self.record_end(endpoint, &shared, now, follower);
+            if let Some(call) = self.calls.get_mut(follower) {
+                call.state = State::Finished(shared);
+            }
+            self.woken.push(follower);
+        }
+        self.record_end(endpoint, &result, now, id);
+        if let Some(call) = self.calls.get_mut(id) {
+            call.state = State::Finished(result);
+        }
+        self.woken.push(id);
+    }
+
+    fn record_end(
+        &mut self,
+        endpoint: EndpointKind,
+        result: &Result<Output, Error>,
+        now: Instant,
+        id: CallId,
+    ) {
+        let submitted = self.calls.get(id).map_or(now, |c| c.submitted);
+        self.metrics
+            .latency(endpoint, now.saturating_duration_since(submitted));
+        match result {
+            Ok(Output::Stream(_)) | Ok(_) => self.metrics.succeeded += 1,
+            Err(error) => self.metrics.failed(error.kind()),
+        }
+    }
+
+    /// Frees what a call holds: its queue place, flight, limiter tokens, breaker pass and
+    /// permit. A flight it led passes to a follower unless the result is being shared.
+    fn release(&mut self, id: CallId, now: Instant, sharing: bool, outcome: Outcome) {
+        let Some(call) = self.calls.get_mut(id) else {
+            return;
+        };
+        let endpoint = call.prepared.endpoint();
+        let took = now.saturating_duration_since(call.attempt_started);
+        let state = std::mem::replace(&mut call.state, State::Ready);
+        let permit = std::mem::take(&mut call.permit);
+        let held = std::mem::take(&mut call.limiter_held);
+        let pass = call.pass.take();
+        let leads = if sharing { None } else { call.leads.take() };
+        let streaming = matches!(state, State::Streaming | State::StreamOpen(_));
+        match state {
+            State::Queued => {
+                self.scheduler.remove(id);
+            }
+            State::Following(key) => {
+                if let Some(flight) = self.flights.get_mut(&key) {
+                    flight.followers.retain(|f| *f != id);
+                }
+            }
+            _ => {}
+        }
+        if let (Some(pass), Some(breakers)) = (pass, &mut self.breakers) {
+            let outcome = if outcome == Outcome::Success {
+                Outcome::Ignored
+            } else {
+                outcome
+            };
+            breakers[endpoint.index()].record(pass, outcome, took, now);
+        }
+        if held {
+            self.release_limits(endpoint, None, !streaming, now);
+        }
+        if permit {
+            self.scheduler.release();
+        }
+        if let Some(key) = leads {
+            self.promote(key, now);
+        }
+    }
+
+    /// Makes the first follower of a flight its leader (the old leader stopped without a
+    /// result to share), or ends the flight if nobody follows.
+    fn promote(&mut self, key: CacheKey, now: Instant) {
+        let next = match self.flights.get_mut(&key) {
+            Some(flight) if !flight.followers.is_empty() => flight.followers.remove(0),
+            _ => {
+                self.flights.remove(&key);
+                return;
+            }
+        };
+        let Some(call) = self.calls.get_mut(next) else {
+            return;
+        };
+        call.leads = Some(key);
+        let priority = call.options.priority;
+        if self.scheduler.try_admit() {
+            call.permit = true;
+            call.state = State::Ready;
+            self.note_running();
+        } else {
+            call.state = State::Queued;
+            self.scheduler.enqueue(next, priority, now);
+        }
+        self.woken.push(next);
+    }
+
+    /// Hands free permits to queued calls, by priority; calls whose deadline passed while
+    /// queued are ended instead.
+    fn admit_queued(&mut self, now: Instant) {
+        while let Some(next) = self.scheduler.next(now) {
+            let Some(call) = self.calls.get_mut(next) else {
+                self.scheduler.release();
+                continue;
+            };
+            call.permit = true;
+            if call.deadline.is_some_and(|d| now >= d) {
+                let error = deadline_error(call.attempts);
+                call.state = State::Ready;
+                self.finish(next, Err(error), now, false);
+                continue;
+            }
+            call.state = State::Ready;
+            self.note_running();
+            self.woken.push(next);
+        }
+    }
 }
 
-fn finish(result: Result<Output, Error>, attempts: u32) -> Result<Output, Error> {
-    match result {
-        Ok(mut output) => {
-            output.meta_mut().attempts = attempts;
-            Ok(output)
+/// What an attempt's result says about the service's health.
+fn health(result: &Result<Output, Error>) -> Outcome {
+    let Err(error) = result else {
+        return Outcome::Success;
+    };
+    match error.kind() {
+        ErrorKind::Api => match error.status().map_or(0, |s| s.as_u16()) {
+            429 => Outcome::Ignored,
+            408 | 500..=599 => Outcome::Failure,
+            _ => Outcome::Success,
+        },
+        ErrorKind::Decode => Outcome::Failure,
+        ErrorKind::Transport | ErrorKind::Timeout => {
+            match error.transport_error().map(|t| t.kind()) {
+                Some(TransportErrorKind::BodyTooLarge | TransportErrorKind::InvalidRequest) => {
+                    Outcome::Ignored
+                }
+                Some(_) => Outcome::Failure,
+                None => Outcome::Ignored,
+            }
         }
-        Err(error) => Err(error.with_attempts(attempts)),
+        _ => Outcome::Ignored,
     }
 }
 

@@ -52,6 +52,14 @@ impl<T> Slots<T> {
         }
     }
 
+    pub(crate) fn get(&self, id: CallId) -> Option<&T> {
+        let slot = self.slots.get(id.index as usize)?;
+        if slot.generation != id.generation {
+            return None;
+        }
+        slot.value.as_ref()
+    }
+
     pub(crate) fn get_mut(&mut self, id: CallId) -> Option<&mut T> {
         let slot = self.slots.get_mut(id.index as usize)?;
         if slot.generation != id.generation {
@@ -73,6 +81,19 @@ impl<T> Slots<T> {
 
     pub(crate) fn len(&self) -> usize {
         self.len
+    }
+
+    /// The ids of every value held.
+    pub(crate) fn ids(&self) -> Vec<CallId> {
+        self.slots
+            .iter()
+            .enumerate()
+            .filter(|(_, slot)| slot.value.is_some())
+            .map(|(index, slot)| CallId {
+                index: u32::try_from(index).unwrap_or(u32::MAX),
+                generation: slot.generation,
+            })
+            .collect()
     }
 }
 

@@ -40,6 +40,17 @@ pub enum ErrorKind {
     Decode,
     /// A streamed answer failed after it started: an error event or a cut-off stream.
     Stream,
+    /// The circuit breaker for this endpoint is open; [`Error::retry_after`] says when the
+    /// next probe is allowed.
+    CircuitOpen,
+    /// The client's own rate limiter could not admit the call before its deadline;
+    /// [`Error::retry_after`] says how long it would have waited.
+    RateLimited,
+    /// The call was cancelled before it finished.
+    Cancelled,
+    /// The client is shutting down: the call was refused, or cancelled when the grace period
+    /// ended.
+    Shutdown,
 }
 
 impl ErrorKind {
@@ -52,6 +63,10 @@ impl ErrorKind {
             Self::Timeout => "timeout",
             Self::Decode => "decode error",
             Self::Stream => "stream error",
+            Self::CircuitOpen => "circuit open",
+            Self::RateLimited => "rate limited by the client",
+            Self::Cancelled => "cancelled",
+            Self::Shutdown => "shut down",
         }
     }
 
@@ -65,6 +80,10 @@ impl ErrorKind {
             Self::Timeout => "timeout",
             Self::Decode => "decode",
             Self::Stream => "stream",
+            Self::CircuitOpen => "circuit_open",
+            Self::RateLimited => "rate_limited",
+            Self::Cancelled => "cancelled",
+            Self::Shutdown => "shutdown",
         }
     }
 }
@@ -187,6 +206,48 @@ impl Error {
             inner.source = Some(Arc::new(error));
         }
         out
+    }
+
+    /// A call failed fast because the endpoint's breaker is open; `retry_in` is the time until
+    /// the next probe, when known.
+    pub fn circuit_open(endpoint: &str, retry_in: Option<Duration>) -> Self {
+        let message = match retry_in {
+            Some(wait) => format!(
+                "the {endpoint} endpoint is failing; the circuit breaker is open for another {:.1}s",
+                wait.as_secs_f64()
+            ),
+            None => {
+                format!("the {endpoint} endpoint is failing; the circuit breaker is probing it")
+            }
+        };
+        let mut error = Self::simple(ErrorKind::CircuitOpen, message, true);
+        if let Some(inner) = Arc::get_mut(&mut error.inner) {
+            inner.retry_after = retry_in;
+        }
+        error
+    }
+
+    /// The client's limiter would hold the call past its deadline.
+    pub fn rate_limited(wait: Duration) -> Self {
+        let message = format!(
+            "the client's rate limiter would hold this call {:.3}s, past its deadline",
+            wait.as_secs_f64()
+        );
+        let mut error = Self::simple(ErrorKind::RateLimited, message, true);
+        if let Some(inner) = Arc::get_mut(&mut error.inner) {
+            inner.retry_after = Some(wait);
+        }
+        error
+    }
+
+    /// A call cancelled before it finished.
+    pub fn cancelled(message: impl Into<String>) -> Self {
+        Self::simple(ErrorKind::Cancelled, message.into(), false)
+    }
+
+    /// A call refused or cancelled by shutdown.
+    pub fn shutdown(message: impl Into<String>) -> Self {
+        Self::simple(ErrorKind::Shutdown, message.into(), false)
     }
 
     /// A network-level failure.

@@ -1,0 +1,208 @@
+//! What both client builders collect: the configuration and the policy changes. The setters
+//! are written once, in [`settings_setters!`], and expanded into each builder.
+
+use std::fmt;
+
+use crate::config::ClientConfig;
+use crate::engine::EngineConfig;
+use crate::error::Error;
+
+/// A change to the engine's policies, applied when the client is built.
+type PolicyChange = Box<dyn FnOnce(&mut EngineConfig) + Send>;
+
+/// The configuration and policy changes a builder has collected.
+pub(crate) struct Settings {
+    config: Result<ClientConfig, Error>,
+    policies: Vec<PolicyChange>,
+}
+
+impl fmt::Debug for Settings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Settings")
+            .field("config", &self.config)
+            .field("policy_changes", &self.policies.len())
+            .finish()
+    }
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            config: Ok(ClientConfig::new()),
+            policies: Vec::new(),
+        }
+    }
+}
+
+impl Settings {
+    pub(crate) fn map(&mut self, change: impl FnOnce(ClientConfig) -> Result<ClientConfig, Error>) {
+        let config = std::mem::replace(&mut self.config, Err(Error::config("unset")));
+        self.config = config.and_then(change);
+    }
+
+    pub(crate) fn policy(&mut self, change: impl FnOnce(&mut EngineConfig) + Send + 'static) {
+        self.policies.push(Box::new(change));
+    }
+
+    /// The validated configuration and the engine settings for it; `seed` is the runtime's
+    /// entropy, overridden by an explicit seed.
+    pub(crate) fn finish(self, seed: u64) -> Result<(ClientConfig, EngineConfig), Error> {
+        let config = self.config?;
+        config.validate()?;
+        let mut engine = EngineConfig::from_client(&config);
+        engine.seed = seed;
+        for change in self.policies {
+            change(&mut engine);
+        }
+        Ok((config, engine))
+    }
+}
+
+/// The configuration and policy setters shared by the async and blocking builders. Each
+/// builder has a `settings: Settings` field.
+macro_rules! settings_setters {
+    () => {
+        /// Replaces the whole configuration.
+        pub fn config(mut self, config: $crate::ClientConfig) -> Self {
+            self.settings.map(|_| Ok(config));
+            self
+        }
+
+        /// Reads `POLLINATIONS_API_KEY` and `POLLINATIONS_BASE_URL` into the configuration
+        /// (variables that are unset or empty leave it as it is).
+        pub fn from_env(mut self) -> Self {
+            self.settings
+                .map(|config| config.merge_lookup(|name| std::env::var(name).ok()));
+            self
+        }
+
+        /// Sets the base URL (default `https://gen.pollinations.ai`).
+        pub fn base_url(mut self, url: &str) -> Self {
+            self.settings.map(|config| config.base_url(url));
+            self
+        }
+
+        /// Sets the API key.
+        pub fn api_key(mut self, key: impl AsRef<str>) -> Self {
+            self.settings.map(|config| config.api_key(key));
+            self
+        }
+
+        /// Allows sending the key over plain HTTP to a remote host.
+        pub fn allow_insecure_http(mut self, allow: bool) -> Self {
+            self.settings.map(|mut config| {
+                config.allow_insecure_http = allow;
+                Ok(config)
+            });
+            self
+        }
+
+        /// Sets the `User-Agent`.
+        pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
+            let user_agent = user_agent.into();
+            self.settings.map(|mut config| {
+                config.user_agent = user_agent;
+                Ok(config)
+            });
+            self
+        }
+
+        /// Sets the connect timeout.
+        pub fn connect_timeout(mut self, timeout: std::time::Duration) -> Self {
+            self.settings.map(|mut config| {
+                config.connect_timeout = timeout;
+                Ok(config)
+            });
+            self
+        }
+
+        /// Sets how long one attempt may take.
+        pub fn request_timeout(mut self, timeout: std::time::Duration) -> Self {
+            self.settings.map(|mut config| {
+                config.request_timeout = timeout;
+                Ok(config)
+            });
+            self
+        }
+
+        /// Sets how long a stream may stay silent.
+        pub fn stream_idle_timeout(mut self, timeout: std::time::Duration) -> Self {
+            self.settings.map(|mut config| {
+                config.stream_idle_timeout = timeout;
+                Ok(config)
+            });
+            self
+        }
+
+        /// Sets the connection pool size (and, unless set otherwise, the concurrency limit).
+        pub fn max_connections(mut self, max: usize) -> Self {
+            self.settings.map(|mut config| {
+                config.max_connections = max;
+                Ok(config)
+            });
+            self
+        }
+
+        /// Sets the largest accepted response body.
+        pub fn max_body_bytes(mut self, max: usize) -> Self {
+            self.settings.map(|mut config| {
+                config.max_body_bytes = max;
+                Ok(config)
+            });
+            self
+        }
+
+        /// Sets the retry policy (default: 2 retries, 0.5 s base, 8 s cap, full jitter).
+        pub fn retry(mut self, policy: $crate::policy::RetryPolicy) -> Self {
+            self.settings.policy(move |engine| engine.retry = policy);
+            self
+        }
+
+        /// Sets the retry budget (`None`: no budget).
+        pub fn retry_budget(mut self, budget: Option<$crate::policy::BudgetConfig>) -> Self {
+            self.settings.policy(move |engine| engine.budget = budget);
+            self
+        }
+
+        /// Sets the circuit breaker of each endpoint kind (`None`: no breakers).
+        pub fn circuit_breaker(mut self, breaker: Option<$crate::policy::BreakerConfig>) -> Self {
+            self.settings.policy(move |engine| engine.breaker = breaker);
+            self
+        }
+
+        /// Sets the rate limits (default: by key tier, see
+        /// [`LimiterConfig::for_tier`]($crate::engine::LimiterConfig::for_tier)).
+        pub fn rate_limits(mut self, limits: $crate::engine::LimiterConfig) -> Self {
+            self.settings.policy(move |engine| engine.limits = limits);
+            self
+        }
+
+        /// Sets the response cache and coalescing.
+        pub fn cache(mut self, cache: $crate::policy::CacheConfig) -> Self {
+            self.settings.policy(move |engine| engine.cache = cache);
+            self
+        }
+
+        /// Sets how many calls may run at once, client-wide (default: the pool size).
+        pub fn max_concurrent(mut self, max: usize) -> Self {
+            self.settings
+                .policy(move |engine| engine.scheduler.max_concurrent = max);
+            self
+        }
+
+        /// Sets how fast queued low-priority calls rise (one class per `aging` waited).
+        pub fn priority_aging(mut self, aging: std::time::Duration) -> Self {
+            self.settings
+                .policy(move |engine| engine.scheduler.aging = aging);
+            self
+        }
+
+        /// Fixes the seed of the engine's random generator (jitter), for reproducible runs.
+        pub fn seed(mut self, seed: u64) -> Self {
+            self.settings.policy(move |engine| engine.seed = seed);
+            self
+        }
+    };
+}
+
+pub(crate) use settings_setters;
