@@ -27,6 +27,8 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
@@ -34,7 +36,7 @@ use async_trait::async_trait;
 use blossom_core::drive::{Runtime, Timer, Transport};
 use blossom_transport::IsahcTransport;
 
-pub use blossom_core::drive::{Call, StreamCall};
+pub use blossom_core::drive::{Batch, BatchResults, Call, PoolResults, StreamCall, Submitter};
 pub use blossom_core::prelude::*;
 pub use futures_util::StreamExt;
 
@@ -60,6 +62,10 @@ impl Timer for SmolRuntime {
 impl Runtime for SmolRuntime {
     fn seed(&self) -> u64 {
         os_seed()
+    }
+
+    fn spawn(&self, task: Pin<Box<dyn Future<Output = ()> + Send>>) {
+        smol::spawn(task).detach();
     }
 
     fn default_transport(config: &ClientConfig) -> Result<Arc<dyn Transport>, Error> {

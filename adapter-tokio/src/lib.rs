@@ -42,6 +42,8 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
@@ -49,7 +51,7 @@ use async_trait::async_trait;
 use blossom_core::drive::{Runtime, Timer, Transport};
 use blossom_transport::IsahcTransport;
 
-pub use blossom_core::drive::{Call, StreamCall};
+pub use blossom_core::drive::{Batch, BatchResults, Call, PoolResults, StreamCall, Submitter};
 pub use blossom_core::prelude::*;
 pub use futures_util::StreamExt;
 
@@ -75,6 +77,26 @@ impl Timer for TokioRuntime {
 impl Runtime for TokioRuntime {
     fn seed(&self) -> u64 {
         os_seed()
+    }
+
+    fn spawn(&self, task: Pin<Box<dyn Future<Output = ()> + Send>>) {
+        match tokio::runtime::Handle::try_current() {
+            Ok(handle) => {
+                handle.spawn(task);
+            }
+            // Outside a runtime (a worker pool made from synchronous code): run the task on a
+            // thread of its own with a small runtime, rather than panicking.
+            Err(_) => {
+                std::thread::spawn(move || {
+                    if let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                    {
+                        runtime.block_on(task);
+                    }
+                });
+            }
+        }
     }
 
     fn default_transport(config: &ClientConfig) -> Result<Arc<dyn Transport>, Error> {

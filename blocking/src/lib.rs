@@ -33,7 +33,10 @@ use std::time::{Instant, SystemTime};
 use blossom_core::drive::{BlockingClock, BlockingRuntime, BlockingTransport};
 use blossom_transport::IsahcTransport;
 
-pub use blossom_core::drive::BlockingChatStream as ChatStream;
+pub use blossom_core::drive::{
+    BlockingBatch as Batch, BlockingBatchResults as BatchResults, BlockingChatStream as ChatStream,
+    BlockingPoolResults as PoolResults, BlockingSubmitter as Submitter,
+};
 pub use blossom_core::prelude::*;
 
 /// The system clock, thread sleeps, and the isahc transport.
@@ -58,6 +61,10 @@ impl BlockingClock for SystemRuntime {
 }
 
 impl BlockingRuntime for SystemRuntime {
+    fn spawn_thread(&self, task: Box<dyn FnOnce() + Send>) {
+        std::thread::spawn(task);
+    }
+
     fn seed(&self) -> u64 {
         os_seed()
     }

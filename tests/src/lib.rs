@@ -6,6 +6,8 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod sim;
+
 use blossom_core::api::MediaFormat;
 
 /// The width and height recorded in a JPEG's first start-of-frame segment.

@@ -65,6 +65,9 @@ pub trait BlockingRuntime: BlockingClock + Default {
     /// entropy; fixed seeds are set on the client builder instead.
     fn seed(&self) -> u64;
 
+    /// Runs `task` on a thread of its own (the workers of blocking batches and pools).
+    fn spawn_thread(&self, task: Box<dyn FnOnce() + Send>);
+
     /// The transport a client of this runtime uses unless another is given.
     ///
     /// # Errors

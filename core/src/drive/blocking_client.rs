@@ -9,8 +9,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::blocking::{BlockingBody, BlockingRuntime, BlockingTransport, read_body_blocking};
+use super::blocking_batch::{BlockingBatch, BlockingPoolResults, BlockingSubmitter, start_pool};
 use super::call::FromOutput;
 use super::client::ShutdownReport;
+use super::request::ApiRequest;
 use super::settings::{Settings, settings_setters};
 use super::stream::{MAX_TRAILING_BYTES, StreamControl};
 use super::wake::{BlockingSignal, EngineCell, EngineGuard};
@@ -116,22 +118,33 @@ impl<C: BlockingRuntime> BlockingClient<C> {
         &self.inner.config
     }
 
+    /// Runs `task` on a thread from the runtime (batch and pool workers).
+    pub(crate) fn spawn_thread(&self, task: Box<dyn FnOnce() + Send>) {
+        self.inner.clock.spawn_thread(task);
+    }
+
+    /// Sends any request; the typed methods are shorthands for it.
+    ///
+    /// # Errors
+    /// Invalid input, or the call's failure (see [`Error`]).
+    pub fn call<Q: ApiRequest>(&self, request: Q) -> Result<Q::Output, Error> {
+        self.run(request.prepare(&self.inner.encoder))
+    }
+
     /// Generates text for a prompt (`GET /text/{prompt}`).
     ///
     /// # Errors
     /// Invalid input, or the call's failure (see [`Error`]).
     pub fn text(&self, request: impl Into<TextRequest>) -> Result<TextReply, Error> {
-        self.run(self.inner.encoder.text(&request.into()))
+        self.call(request.into())
     }
 
     /// A chat completion.
     ///
     /// # Errors
     /// Invalid input, or the call's failure.
-    pub fn chat(&self, mut request: ChatRequest) -> Result<ChatCompletion, Error> {
-        request.stream = None;
-        request.stream_options = None;
-        self.run(self.inner.encoder.chat(&request))
+    pub fn chat(&self, request: ChatRequest) -> Result<ChatCompletion, Error> {
+        self.call(request)
     }
 
     /// A streamed chat completion, as an iterator of chunks.
@@ -168,7 +181,7 @@ impl<C: BlockingRuntime> BlockingClient<C> {
     /// # Errors
     /// Invalid input, or the call's failure.
     pub fn image(&self, request: impl Into<ImageRequest>) -> Result<Image, Error> {
-        self.run(self.inner.encoder.image(&request.into()))
+        self.call(request.into())
     }
 
     /// Speaks text.
@@ -176,7 +189,7 @@ impl<C: BlockingRuntime> BlockingClient<C> {
     /// # Errors
     /// Invalid input, or the call's failure.
     pub fn speech(&self, request: impl Into<SpeechRequest>) -> Result<Audio, Error> {
-        self.run(self.inner.encoder.speech(&request.into()))
+        self.call(request.into())
     }
 
     /// The text models.
@@ -208,7 +221,25 @@ impl<C: BlockingRuntime> BlockingClient<C> {
     /// # Errors
     /// The call's failure.
     pub fn model_list(&self, kind: ModelKind) -> Result<ModelList, Error> {
-        self.run(self.inner.encoder.models(kind))
+        self.call(kind)
+    }
+
+    /// A batch over a lazy iterator of requests, on `concurrency` worker threads: configure
+    /// it, then [`run`](BlockingBatch::run) it for an iterator of `(index, result)`.
+    pub fn batch<I>(&self, requests: I) -> BlockingBatch<C, I::IntoIter>
+    where
+        I: IntoIterator,
+        I::Item: ApiRequest,
+    {
+        BlockingBatch::new(self.clone(), requests.into_iter())
+    }
+
+    /// A pool of `workers` threads fed through a bounded queue.
+    pub fn worker_pool<Q: ApiRequest>(
+        &self,
+        workers: usize,
+    ) -> (BlockingSubmitter<Q>, BlockingPoolResults<Q::Output>) {
+        start_pool(self, workers)
     }
 
     /// Everything measured so far.

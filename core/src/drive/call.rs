@@ -32,7 +32,7 @@ pub trait FromOutput: Sized + Send + 'static + sealed::Sealed {
     fn from_output(output: Output) -> Result<Self, Error>;
 }
 
-mod sealed {
+pub(crate) mod sealed {
     pub trait Sealed {}
     impl Sealed for crate::api::ChatCompletion {}
     impl Sealed for crate::api::TextReply {}

@@ -5,7 +5,10 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::batch::Batch;
 use super::call::{Call, StreamCall};
+use super::pool::{self, PoolResults, Submitter};
+use super::request::ApiRequest;
 use super::settings::{Settings, settings_setters};
 use super::wake::{AsyncSignal, EngineCell, EngineGuard};
 use super::{Runtime, Transport};
@@ -15,7 +18,7 @@ use crate::api::{
 };
 use crate::codec::Encoder;
 use crate::config::ClientConfig;
-use crate::engine::Engine;
+use crate::engine::{CallOptions, Engine};
 use crate::error::Error;
 use crate::policy::MetricsSnapshot;
 
@@ -106,18 +109,19 @@ impl<R: Runtime> Client<R> {
         &self.inner.config
     }
 
+    /// Sends any request; the typed methods below are shorthands for it.
+    pub fn call<Q: ApiRequest>(&self, request: Q) -> Call<R, Q::Output> {
+        Call::new(self.clone(), request.prepare(&self.inner.encoder))
+    }
+
     /// Generates text for a prompt (`GET /text/{prompt}`).
     pub fn text(&self, request: impl Into<TextRequest>) -> Call<R, TextReply> {
-        let prepared = self.inner.encoder.text(&request.into());
-        Call::new(self.clone(), prepared)
+        self.call(request.into())
     }
 
     /// A chat completion (`POST /v1/chat/completions`).
-    pub fn chat(&self, mut request: ChatRequest) -> Call<R, ChatCompletion> {
-        request.stream = None;
-        request.stream_options = None;
-        let prepared = self.inner.encoder.chat(&request);
-        Call::new(self.clone(), prepared)
+    pub fn chat(&self, request: ChatRequest) -> Call<R, ChatCompletion> {
+        self.call(request)
     }
 
     /// A streamed chat completion: await it to get a [`ChatStream`](super::ChatStream) of
@@ -133,14 +137,12 @@ impl<R: Runtime> Client<R> {
 
     /// Generates an image (`GET /image/{prompt}`).
     pub fn image(&self, request: impl Into<ImageRequest>) -> Call<R, Image> {
-        let prepared = self.inner.encoder.image(&request.into());
-        Call::new(self.clone(), prepared)
+        self.call(request.into())
     }
 
     /// Speaks text (`POST /v1/audio/speech`, or `GET /audio/{text}` when the request says so).
     pub fn speech(&self, request: impl Into<SpeechRequest>) -> Call<R, Audio> {
-        let prepared = self.inner.encoder.speech(&request.into());
-        Call::new(self.clone(), prepared)
+        self.call(request.into())
     }
 
     /// The text models (`GET /text/models`).
@@ -160,8 +162,43 @@ impl<R: Runtime> Client<R> {
 
     /// Any model list, including the OpenAI-compatible `GET /v1/models`.
     pub fn model_list(&self, kind: ModelKind) -> Call<R, ModelList> {
-        let prepared = self.inner.encoder.models(kind);
-        Call::new(self.clone(), prepared)
+        self.call(kind)
+    }
+
+    /// A batch over a lazy iterator of requests: configure it, then
+    /// [`run`](Batch::run) it for a stream of `(index, result)`.
+    pub fn batch<I>(&self, requests: I) -> Batch<R, futures_util::stream::Iter<I::IntoIter>>
+    where
+        I: IntoIterator,
+        I::IntoIter: Send + 'static,
+        I::Item: ApiRequest,
+    {
+        let requests = requests.into_iter();
+        let total = match requests.size_hint() {
+            (low, Some(high)) if low == high => Some(low),
+            _ => None,
+        };
+        Batch::new(self.clone(), futures_util::stream::iter(requests), total)
+    }
+
+    /// A batch over an async stream of requests (prompts arriving from a generator, a file
+    /// being read, a channel).
+    pub fn batch_stream<S>(&self, requests: S) -> Batch<R, S>
+    where
+        S: futures_core::Stream + Send + 'static,
+        S::Item: ApiRequest,
+    {
+        Batch::new(self.clone(), requests, None)
+    }
+
+    /// A pool of `workers` workers fed through a bounded queue: submit requests with the
+    /// [`Submitter`], read `(ticket, result)` from the [`PoolResults`]. Workers run on the
+    /// client's runtime.
+    pub fn worker_pool<Q: ApiRequest>(
+        &self,
+        workers: usize,
+    ) -> (Submitter<Q>, PoolResults<Q::Output>) {
+        pool::start(self, workers, CallOptions::default())
     }
 
     /// Everything measured so far: counters, gauges, breaker states, latency percentiles.

@@ -29,6 +29,10 @@ pub trait Runtime: Timer + Clone + Default {
     /// entropy; fixed seeds are set on the client builder instead.
     fn seed(&self) -> u64;
 
+    /// Runs `task` in the background (the worker pool's workers). The task must be polled to
+    /// completion even if nobody waits for it.
+    fn spawn(&self, task: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>);
+
     /// The transport a client of this runtime uses unless another is given.
     ///
     /// # Errors

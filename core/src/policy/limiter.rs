@@ -68,8 +68,9 @@ pub enum Hold {
 
 /// The slowest the limiter goes after repeated 429s: this fraction of the configured rate.
 const MIN_PACE: f64 = 1.0 / 16.0;
-/// Each success after a slowdown recovers this much of the configured rate.
-const RECOVERY_STEP: f64 = 1.0 / 16.0;
+/// After a slowdown, this share of the configured rate comes back per second without a 429
+/// (additive increase, multiplicative decrease: the pace settles just under the server's).
+const RECOVERY_PER_SECOND: f64 = 0.1;
 
 /// One limiter's state.
 #[derive(Debug, Clone)]
@@ -79,8 +80,10 @@ pub struct Limiter {
     tat: Option<Instant>,
     /// Nothing passes before this (the server asked to wait).
     paused_until: Option<Instant>,
-    /// 1.0 at full rate; lowered by 429s, raised by successes.
+    /// The share of the configured rate right after the last 429 (1.0 without one)…
     pace: f64,
+    /// …and when it starts recovering from there.
+    recovering_since: Option<Instant>,
     in_flight: u32,
 }
 
@@ -92,16 +95,28 @@ impl Limiter {
             tat: None,
             paused_until: None,
             pace: 1.0,
+            recovering_since: None,
             in_flight: 0,
         }
     }
 
-    fn interval(&self) -> Option<Duration> {
+    /// The share of the configured rate in force at `now` (1.0 unless slowed by 429s).
+    pub fn pace(&self, now: Instant) -> f64 {
+        match self.recovering_since {
+            Some(since) if now > since => {
+                let recovered = now.duration_since(since).as_secs_f64() * RECOVERY_PER_SECOND;
+                (self.pace + recovered).min(1.0)
+            }
+            _ => self.pace,
+        }
+    }
+
+    fn interval(&self, now: Instant) -> Option<Duration> {
         let rate = self
             .limit
             .per_second
             .filter(|r| r.is_finite() && *r > 0.0)?;
-        Duration::try_from_secs_f64(1.0 / (rate * self.pace)).ok()
+        Duration::try_from_secs_f64(1.0 / (rate * self.pace(now))).ok()
     }
 
     /// Whether a call may go at `now`; does not consume anything.
@@ -114,7 +129,7 @@ impl Limiter {
         {
             return Err(Hold::Until(until));
         }
-        if let Some(interval) = self.interval()
+        if let Some(interval) = self.interval(now)
             && let Some(tat) = self.tat
         {
             let tolerance = interval.saturating_mul(self.limit.burst.max(1) - 1);
@@ -135,7 +150,7 @@ impl Limiter {
 
     /// Consumes one request at `now` (call after a successful [`check`](Self::check)).
     pub fn take(&mut self, now: Instant) {
-        if let Some(interval) = self.interval() {
+        if let Some(interval) = self.interval(now) {
             let base = self.tat.map_or(now, |tat| tat.max(now));
             self.tat = base.checked_add(interval);
         }
@@ -148,19 +163,18 @@ impl Limiter {
     /// Returns whether a concurrency slot was freed (someone may be waiting for it).
     pub fn release(&mut self, now: Instant, throttled: Option<Option<Duration>>) -> bool {
         self.in_flight = self.in_flight.saturating_sub(1);
-        match throttled {
-            Some(asked) => {
-                let pause = asked.unwrap_or(Duration::from_secs(1));
-                let until = now.checked_add(pause).unwrap_or(now);
-                self.paused_until = Some(self.paused_until.map_or(until, |p| p.max(until)));
-                self.pace = (self.pace / 2.0).max(MIN_PACE);
-                // Restart pacing from the end of the pause: no burst right after a 429.
-                if let Some(interval) = self.interval() {
-                    let tolerance = interval.saturating_mul(self.limit.burst.max(1) - 1);
-                    self.tat = until.checked_add(tolerance);
-                }
+        if let Some(asked) = throttled {
+            let pause = asked.unwrap_or(Duration::from_secs(1));
+            let until = now.checked_add(pause).unwrap_or(now);
+            let until = self.paused_until.map_or(until, |p| p.max(until));
+            self.paused_until = Some(until);
+            self.pace = (self.pace(now) / 2.0).max(MIN_PACE);
+            self.recovering_since = Some(until);
+            // Restart pacing from the end of the pause: no burst right after a 429.
+            if let Some(interval) = self.interval(until) {
+                let tolerance = interval.saturating_mul(self.limit.burst.max(1) - 1);
+                self.tat = until.checked_add(tolerance);
             }
-            None => self.pace = (self.pace + RECOVERY_STEP).min(1.0),
         }
         self.limit.max_concurrent.is_some()
     }
@@ -174,11 +188,6 @@ impl Limiter {
     /// Calls in flight through this limiter.
     pub fn in_flight(&self) -> u32 {
         self.in_flight
-    }
-
-    /// The current share of the configured rate (1.0 unless slowed by 429s).
-    pub fn pace(&self) -> f64 {
-        self.pace
     }
 }
 
@@ -229,8 +238,8 @@ mod tests {
             limiter.check(t0),
             Err(Hold::Until(t0 + Duration::from_secs(3)))
         );
-        assert_eq!(limiter.pace(), 0.5);
         let t1 = t0 + Duration::from_secs(3);
+        assert_eq!(limiter.pace(t1), 0.5);
         assert_eq!(limiter.check(t1), Ok(()));
         limiter.take(t1);
         // Slowed to 5/s: the next one waits 200 ms, not 100 ms (and no burst after a 429).
@@ -238,10 +247,12 @@ mod tests {
             limiter.check(t1),
             Err(Hold::Until(t1 + Duration::from_millis(200)))
         );
-        for _ in 0..8 {
-            limiter.release(t1, None);
-        }
-        assert_eq!(limiter.pace(), 1.0);
+        // Recovery is gradual: a tenth of the rate per second.
+        assert!((limiter.pace(t1 + Duration::from_secs(2)) - 0.7).abs() < 1e-9);
+        assert_eq!(limiter.pace(t1 + Duration::from_secs(5)), 1.0);
+        // A second 429 halves the pace in force.
+        limiter.release(t1 + Duration::from_secs(2), Some(None));
+        assert!((limiter.pace(t1 + Duration::from_secs(3)) - 0.35).abs() < 1e-9);
         // Unlimited limiters still pause for the server.
         let mut free = Limiter::new(RateLimit::unlimited());
         free.take(t0);
