@@ -10,8 +10,14 @@
 //!     emulator: EmulatorArgs,
 //! }
 //!
-//! let cli = Cli::parse_from(["blossom", "--port", "0", "--seed", "7"]);
-//! assert_eq!(cli.emulator.config().seed, 7);
+//! let cli = Cli::parse_from([
+//!     "blossom", "--port", "0", "--seed", "7",
+//!     "--faults", "503=0.1,latency=5ms", "--concurrency-limit", "1",
+//! ]);
+//! let config = cli.emulator.config();
+//! assert_eq!(config.seed, 7);
+//! assert_eq!(config.faults.to_string(), "503=0.1,latency=5ms");
+//! assert_eq!(config.concurrency_limit, Some(1));
 //! assert_eq!(cli.emulator.addr().port(), 0);
 //! ```
 
@@ -20,6 +26,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use crate::config::EmulatorConfig;
+use crate::faults::FaultSpec;
 use crate::server::Emulator;
 
 /// Flags of the emulator command (`clap::Args`, so another CLI can flatten them in).
@@ -43,6 +50,14 @@ pub struct EmulatorArgs {
     /// Do not rate-limit publishable (`pk_`) keys.
     #[arg(long)]
     pub no_pk_rate_limit: bool,
+    /// Faults to inject at random, seeded by --seed, e.g.
+    /// "503=0.1,429=0.05,reset=0.02,latency=20..200ms" (see the crate docs for every
+    /// token). Requests can also force faults with the X-Emulator-Fault header.
+    #[arg(long, value_name = "SPEC", default_value_t = FaultSpec::none(), hide_default_value = true)]
+    pub faults: FaultSpec,
+    /// Answer 429 concurrency_limit_exceeded to a key with N generations in progress.
+    #[arg(long, value_name = "N")]
+    pub concurrency_limit: Option<u32>,
 }
 
 impl EmulatorArgs {
@@ -51,7 +66,9 @@ impl EmulatorArgs {
         let config = EmulatorConfig::default()
             .seed(self.seed)
             .stream_chunk_delay(Duration::from_millis(self.stream_chunk_delay_ms))
-            .legacy_image_models(self.legacy_image_models);
+            .legacy_image_models(self.legacy_image_models)
+            .faults(self.faults.clone())
+            .concurrency_limit(self.concurrency_limit);
         if self.no_pk_rate_limit {
             config.pk_rate_limit(None)
         } else {
@@ -69,8 +86,12 @@ impl EmulatorArgs {
 /// `blossom-emulator listening on http://HOST:PORT` on stdout, serves until Ctrl-C (or
 /// SIGTERM on Unix), then stops gracefully.
 ///
+/// The signal handlers are installed before the address is printed, so a supervisor that
+/// signals as soon as it reads the line never kills the process instead of stopping it.
+///
 /// Fails when the address cannot be bound or the signal handler cannot be installed.
 pub async fn run_cli(args: EmulatorArgs) -> io::Result<()> {
+    let signal = shutdown_signal()?;
     let emulator = Emulator::bind(args.config(), args.addr()).await?;
     let mut stdout = io::stdout().lock();
     writeln!(
@@ -81,28 +102,39 @@ pub async fn run_cli(args: EmulatorArgs) -> io::Result<()> {
     stdout.flush()?;
     drop(stdout);
     let stop = emulator.stop_handle();
-    let signal = tokio::spawn(async move {
-        let result = shutdown_signal().await;
+    let watcher = tokio::spawn(async move {
+        signal.await;
         stop.stop();
-        result
     });
     emulator.wait().await;
-    signal.await.map_err(io::Error::other)?
+    watcher.abort();
+    Ok(())
 }
 
-/// Resolves on Ctrl-C, or SIGTERM on Unix.
-async fn shutdown_signal() -> io::Result<()> {
-    #[cfg(unix)]
-    {
-        let mut terminate =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+/// Installs the Ctrl-C handler (and SIGTERM on Unix) now; the future resolves when one
+/// of them arrives.
+///
+/// Fails when a handler cannot be installed.
+#[cfg(unix)]
+fn shutdown_signal() -> io::Result<impl Future<Output = ()> + Send + 'static> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    Ok(async move {
         tokio::select! {
-            result = tokio::signal::ctrl_c() => result,
-            _ = terminate.recv() => Ok(()),
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
         }
-    }
-    #[cfg(not(unix))]
-    {
-        tokio::signal::ctrl_c().await
-    }
+    })
+}
+
+/// Installs the Ctrl-C handler now; the future resolves when it arrives.
+///
+/// Fails when the handler cannot be installed.
+#[cfg(windows)]
+fn shutdown_signal() -> io::Result<impl Future<Output = ()> + Send + 'static> {
+    let mut ctrl_c = tokio::signal::windows::ctrl_c()?;
+    Ok(async move {
+        ctrl_c.recv().await;
+    })
 }

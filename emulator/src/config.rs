@@ -1,4 +1,5 @@
-//! How an emulator instance behaves: the seed, stream pacing, `pk_` rate limits.
+//! How an emulator instance behaves: the seed, stream pacing, `pk_` rate limits, injected
+//! faults and the per-key concurrency limit.
 //!
 //! Every field is public and has a builder method of the same name, so both styles work:
 //!
@@ -10,11 +11,15 @@
 //! let b = EmulatorConfig::default()
 //!     .seed(7)
 //!     .stream_chunk_delay(Duration::from_millis(5))
-//!     .pk_rate_limit(Some(PkRateLimit::new(2, 0.5)));
+//!     .pk_rate_limit(Some(PkRateLimit::new(2, 0.5)))
+//!     .faults("503=0.1,latency=5..50ms".parse().expect("a valid spec"))
+//!     .concurrency_limit(Some(1));
 //! assert_eq!(a.seed, b.seed);
 //! ```
 
 use std::time::Duration;
+
+use crate::faults::FaultSpec;
 
 /// Configuration of one emulator instance. `Default` gives the service's behaviour.
 #[derive(Debug, Clone, PartialEq)]
@@ -35,6 +40,14 @@ pub struct EmulatorConfig {
     /// How long a stop waits for in-flight requests to finish before their connections
     /// are closed. Bounds [`Emulator::stop`](crate::Emulator::stop). Default 1 second.
     pub shutdown_grace: Duration,
+    /// The faults injected at random, seeded by [`EmulatorConfig::seed`]. Default none.
+    /// Change them at run time with
+    /// [`Emulator::set_faults`](crate::Emulator::set_faults).
+    pub faults: FaultSpec,
+    /// How many generations one key may have in progress at once; one more is answered
+    /// 429 `concurrency_limit_exceeded` with `Retry-After: 1`, like the service's free
+    /// tier. `None` (the default) is unlimited.
+    pub concurrency_limit: Option<u32>,
 }
 
 impl Default for EmulatorConfig {
@@ -45,6 +58,8 @@ impl Default for EmulatorConfig {
             pk_rate_limit: Some(PkRateLimit::default()),
             legacy_image_models: false,
             shutdown_grace: Duration::from_secs(1),
+            faults: FaultSpec::none(),
+            concurrency_limit: None,
         }
     }
 }
@@ -82,6 +97,20 @@ impl EmulatorConfig {
     #[must_use]
     pub fn shutdown_grace(mut self, grace: Duration) -> Self {
         self.shutdown_grace = grace;
+        self
+    }
+
+    /// Sets [`EmulatorConfig::faults`].
+    #[must_use]
+    pub fn faults(mut self, faults: FaultSpec) -> Self {
+        self.faults = faults;
+        self
+    }
+
+    /// Sets [`EmulatorConfig::concurrency_limit`] (`None` is unlimited).
+    #[must_use]
+    pub fn concurrency_limit(mut self, limit: Option<u32>) -> Self {
+        self.concurrency_limit = limit;
         self
     }
 }

@@ -2,7 +2,11 @@
 //!
 //! ```text
 //! blossom-emulator [--host 127.0.0.1] [--port 8080] [--seed N] [--stream-chunk-delay-ms N]
+//!                  [--legacy-image-models] [--no-pk-rate-limit]
+//!                  [--faults SPEC] [--concurrency-limit N]
 //! ```
+//!
+//! For example `--faults "503=0.1,reset=0.02,latency=20..200ms" --seed 7`.
 //!
 //! Prints `blossom-emulator listening on http://HOST:PORT`, serves until Ctrl-C, then
 //! stops gracefully. See the `blossom_emulator` library for what it answers.

@@ -1,8 +1,9 @@
 //! The path every generation takes after its handler has parsed and validated it:
 //! cache lookup → `pk_` pacing → generate → store → answer with `X-Cache`.
 //!
-//! Handlers own parsing; this module owns the order of the shared steps, so a step such as
-//! fault injection can later be added here once instead of in every handler.
+//! Handlers own parsing; this module owns the order of the shared steps. Fault injection
+//! wraps handlers from the outside ([`crate::faults`]), so it never reaches this path for
+//! a request it answers itself, and it breaks bodies only after the good answer is cached.
 
 use std::future::{Future, poll_fn};
 use std::pin::Pin;

@@ -1,5 +1,9 @@
 //! The routes, and the middleware that observes every request: it assigns the
-//! `X-Request-Id` and counts the request in the stats under its route label.
+//! `X-Request-Id`, counts the request in the stats under its route label, and follows
+//! the exchange to the end of its body ([`crate::exchange`]).
+//!
+//! Every API route runs through the fault step ([`crate::faults`]) with its label; the
+//! `/__emulator/…` routes ([`crate::control`]) do not.
 //!
 //! Path prompts are captured whole (`/text/{*prompt}`) and percent-decoded by the handler,
 //! so `%2F`, `%3F`, `%23`, `%25` and `%2E%2E` reach it intact, and so does a prompt with a
@@ -16,18 +20,38 @@ use http::HeaderValue;
 
 use crate::auth;
 use crate::errors::ApiError;
+use crate::exchange::Exchange;
+use crate::faults::{self, Route};
 use crate::params::Query;
 use crate::state::AppState;
 use crate::stats::{NOT_FOUND_LABEL, RouteLabel};
-use crate::{audio, chat, image, models, text};
+use crate::{audio, chat, control, image, models, text};
 
-/// Wraps an `async fn(Arc<AppState>, Request) -> Response` as a handler whose response
-/// carries its route label for the stats.
+/// Wraps an `async fn(Arc<AppState>, Request) -> Response` as a handler that runs through
+/// the fault step and whose response carries its route label for the stats.
+macro_rules! api {
+    ($label:expr, $generates:expr, $handler:path) => {
+        |State(app): State<Arc<AppState>>, request: Request| async move {
+            let route = Route {
+                label: $label,
+                generates: $generates,
+            };
+            with_label(faults::run(app, route, request, $handler).await, $label)
+        }
+    };
+}
+
+/// A generation route (counted against the concurrency limit).
 macro_rules! labeled {
     ($label:expr, $handler:path) => {
-        |State(app): State<Arc<AppState>>, request: Request| async move {
-            with_label($handler(app, request).await, $label)
-        }
+        api!($label, true, $handler)
+    };
+}
+
+/// A model-list route.
+macro_rules! listing {
+    ($label:expr, $handler:path) => {
+        api!($label, false, $handler)
     };
 }
 
@@ -67,58 +91,57 @@ pub(crate) fn build(app: Arc<AppState>) -> Router {
         )
         .route(
             "/v1/models",
-            get(labeled!("GET /v1/models", models::openai_list)),
+            get(listing!("GET /v1/models", models::openai_list)),
         )
-        .route("/models", get(labeled!("GET /models", models::text_list)))
+        .route("/models", get(listing!("GET /models", models::text_list)))
         .route(
             "/text/models",
-            get(labeled!("GET /text/models", models::text_list)),
+            get(listing!("GET /text/models", models::text_list)),
         )
         .route(
             "/image/models",
-            get(labeled!("GET /image/models", models::image_list)),
+            get(listing!("GET /image/models", models::image_list)),
         )
         .route(
             "/audio/models",
-            get(labeled!("GET /audio/models", models::audio_list)),
+            get(listing!("GET /audio/models", models::audio_list)),
         )
-        .route("/__emulator/stats", get(stats))
+        .route("/__emulator/stats", get(control::stats))
+        .route("/__emulator/reset", post(control::reset))
+        .route(
+            "/__emulator/faults",
+            get(control::faults).post(control::set_faults),
+        )
         .fallback(not_found)
         .method_not_allowed_fallback(not_found)
         .layer(middleware::from_fn_with_state(app.clone(), observe))
         .with_state(app)
 }
 
-/// Assigns the request id and records the request in the stats (except the emulator's
-/// own `/__emulator/…` routes).
+/// Assigns the request id; for API requests (not the emulator's own `/__emulator/…`
+/// routes) also records the request in the stats and tracks the exchange.
 async fn observe(State(app): State<Arc<AppState>>, request: Request, next: Next) -> Response {
     let id = app.next_request_id();
-    let control = request.uri().path().starts_with("/__emulator/");
+    if request.uri().path().starts_with("/__emulator/") {
+        return with_request_id(next.run(request).await, &id);
+    }
+    let exchange = Exchange::begin(app.clone());
     let query = Query::parse(request.uri().query());
     let key_label = auth::label(auth::find_key(request.headers(), &query).as_deref());
-    let mut response = next.run(request).await;
-    if let Ok(value) = HeaderValue::from_str(&id) {
-        response.headers_mut().insert("x-request-id", value);
-    }
-    if !control {
-        let route = response
-            .extensions()
-            .get::<RouteLabel>()
-            .map_or(NOT_FOUND_LABEL, |label| label.0);
-        let status = response.status().as_u16();
-        app.with_stats(|stats| stats.record(route, &key_label, status));
-    }
-    response
+    let response = with_request_id(next.run(request).await, &id);
+    let route = response
+        .extensions()
+        .get::<RouteLabel>()
+        .map_or(NOT_FOUND_LABEL, |label| label.0);
+    let status = response.status().as_u16();
+    app.with_stats(|stats| stats.record(route, &key_label, status));
+    exchange.finish(response)
 }
 
-/// `GET /__emulator/stats`.
-async fn stats(State(app): State<Arc<AppState>>) -> Response {
-    let body = serde_json::to_string(&app.stats()).unwrap_or_else(|_| "{}".to_owned());
-    let mut response = body.into_response();
-    response.headers_mut().insert(
-        http::header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json; charset=utf-8"),
-    );
+fn with_request_id(mut response: Response, id: &str) -> Response {
+    if let Ok(value) = HeaderValue::from_str(id) {
+        response.headers_mut().insert("x-request-id", value);
+    }
     response
 }
 

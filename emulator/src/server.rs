@@ -5,10 +5,14 @@
 //! connection to finish its in-flight request, waits at most
 //! [`EmulatorConfig::shutdown_grace`], then aborts whatever is left. A stop therefore never
 //! hangs, even with a client holding a stalled stream open.
+//!
+//! Each connection's socket is wrapped ([`crate::conn_io`]) so that a connection ended by
+//! an injected `reset` fault closes with a TCP reset.
 
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use axum::Router;
@@ -20,7 +24,10 @@ use tokio::sync::{oneshot, watch};
 use tokio::task::JoinSet;
 
 use crate::config::EmulatorConfig;
+use crate::conn_io::ConnIo;
+use crate::faults::FaultSpec;
 use crate::router;
+use crate::script::{Abort, find_abort};
 use crate::state::AppState;
 use crate::stats::Stats;
 
@@ -88,7 +95,7 @@ impl Emulator {
         let state = Arc::new(AppState::new(config));
         let (stop_tx, stop_rx) = watch::channel(false);
         let app = router::build(state.clone());
-        let task = tokio::spawn(serve(listener, app, stop_rx, grace));
+        let task = tokio::spawn(serve(listener, app, state.clone(), stop_rx, grace));
         Ok(Self::new(addr, state, stop_tx, Runner::Task(task)))
     }
 
@@ -110,13 +117,14 @@ impl Emulator {
         let (stop_tx, stop_rx) = watch::channel(false);
         let (done_tx, done_rx) = oneshot::channel();
         let app = router::build(state.clone());
+        let served = state.clone();
         let thread = std::thread::Builder::new()
             .name("blossom-emulator".to_owned())
             .spawn(move || {
                 runtime.block_on(async move {
                     // If the listener cannot join the runtime there is nothing to serve.
                     if let Ok(listener) = TcpListener::from_std(std_listener) {
-                        serve(listener, app, stop_rx, grace).await;
+                        serve(listener, app, served, stop_rx, grace).await;
                     }
                 });
                 // Blocking tasks (image encoding) get the same grace, then are abandoned.
@@ -162,6 +170,36 @@ impl Emulator {
     /// A snapshot of the counters (the same data as `GET /__emulator/stats`).
     pub fn stats(&self) -> Stats {
         self.state.stats()
+    }
+
+    /// Zeroes the counters (the same as `POST /__emulator/reset`). The gauge of requests
+    /// in flight keeps its value; `max_in_flight` restarts from it.
+    pub fn reset_stats(&self) {
+        self.state.reset_stats();
+    }
+
+    /// Replaces the fault spec at run time (the same as `POST /__emulator/faults`), for
+    /// example to switch an outage on and off. Requests already past their fault decision
+    /// are not affected. The seeded decision sequence restarts with the new spec.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use blossom_emulator::{Emulator, EmulatorConfig, FaultSpec};
+    ///
+    /// let emulator = Emulator::spawn(EmulatorConfig::default())?;
+    /// emulator.set_faults("503=1,retry_after=2s".parse()?); // every request: 503
+    /// assert_eq!(emulator.faults().to_string(), "503=1,retry_after=2s");
+    /// emulator.set_faults(FaultSpec::none()); // back to normal
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn set_faults(&self, spec: FaultSpec) {
+        self.state.set_faults(spec);
+    }
+
+    /// The fault spec in force (the configured one until [`Emulator::set_faults`]).
+    pub fn faults(&self) -> FaultSpec {
+        self.state.faults()
     }
 
     /// A handle that stops this emulator from elsewhere (for example a Ctrl-C task),
@@ -228,6 +266,7 @@ impl Drop for Emulator {
 async fn serve(
     listener: TcpListener,
     app: Router,
+    state: Arc<AppState>,
     mut stop: watch::Receiver<bool>,
     grace: Duration,
 ) {
@@ -237,6 +276,7 @@ async fn serve(
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((socket, _peer)) => {
+                    state.with_stats(|s| s.connections_opened += 1);
                     connections.spawn(serve_connection(socket, app.clone(), drain_rx.clone()));
                 }
                 // Out of file descriptors and the like: back off instead of spinning.
@@ -248,6 +288,7 @@ async fn serve(
         }
     }
     drop(listener);
+    state.begin_stop();
     drain_tx.send_replace(true);
     let drained = async { while connections.join_next().await.is_some() {} };
     if tokio::time::timeout(grace, drained).await.is_err() {
@@ -257,15 +298,27 @@ async fn serve(
 
 /// Serves one connection (HTTP/1.1, or HTTP/2 with prior knowledge) until it closes or a
 /// drain is requested, after which it finishes in-flight requests and closes.
+///
+/// A connection that ends because a body failed with [`Abort::Reset`] (an injected
+/// `reset`) closes with a TCP reset.
 async fn serve_connection(socket: TcpStream, app: Router, mut drain: watch::Receiver<bool>) {
     let _ = socket.set_nodelay(true);
+    let reset = Arc::new(AtomicBool::new(false));
+    let io = TokioIo::new(ConnIo::new(socket, reset.clone()));
     let builder = auto::Builder::new(TokioExecutor::new());
-    let connection = builder.serve_connection(TokioIo::new(socket), TowerToHyperService::new(app));
+    let connection = builder.serve_connection(io, TowerToHyperService::new(app));
     tokio::pin!(connection);
     let mut draining = false;
     loop {
         tokio::select! {
-            _ = connection.as_mut() => break,
+            result = connection.as_mut() => {
+                if let Err(error) = result {
+                    if find_abort(&*error) == Some(Abort::Reset) {
+                        reset.store(true, Ordering::Relaxed);
+                    }
+                }
+                break;
+            }
             () = raised(&mut drain), if !draining => {
                 draining = true;
                 connection.as_mut().graceful_shutdown();

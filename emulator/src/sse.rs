@@ -6,36 +6,42 @@
 //! (reasoning, then content, about a word each; or tool-call fragments with the arguments
 //! split over several events; or audio transcript and data), a chunk with `finish_reason`
 //! and an empty delta, a usage chunk with `"choices": []`, then `data: [DONE]`.
-//! Streams are never cached.
+//! Streams are never cached. The response keeps its events ([`SseEvents`]) so a stream
+//! fault can replay them cut short or broken.
 
-use std::collections::VecDeque;
-use std::convert::Infallible;
-use std::future::Future;
-use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::sync::Arc;
 use std::time::Duration;
 
-use axum::body::Body;
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use bytes::Bytes;
-use futures_core::Stream;
 use http::{HeaderValue, header};
 use serde_json::{Value, json};
-use tokio::time::Sleep;
 
 use crate::reply::Reply;
+use crate::script::{self, Script};
 
 /// Bytes of a tool-call arguments fragment.
 const ARGUMENT_PIECE: usize = 8;
 /// Characters of base64 audio per event.
 const AUDIO_PIECE: usize = 4096;
 
+/// The events of a stream response and their pacing, kept on the response (an
+/// extension) for the fault layer.
+#[derive(Debug, Clone)]
+pub(crate) struct SseEvents {
+    /// Every frame, the last one `data: [DONE]`.
+    pub(crate) events: Arc<[Bytes]>,
+    /// The pause between two events.
+    pub(crate) delay: Duration,
+}
+
 /// The `text/event-stream` response for a chat reply.
 pub(crate) fn chat_response(reply: &Reply, delay: Duration) -> Response {
-    let stream = EventStream::new(chat_events(reply), delay);
-    let mut response = Body::from_stream(stream).into_response();
+    let events: Arc<[Bytes]> = chat_events(reply).into();
+    let body = Script::new(script::events(&events, delay)).into_body();
+    let mut response = body.into_response();
     let headers = response.headers_mut();
     headers.insert(
         header::CONTENT_TYPE,
@@ -49,6 +55,10 @@ pub(crate) fn chat_response(reply: &Reply, delay: Duration) -> Response {
             headers.insert(name, value);
         }
     }
+    response
+        .extensions_mut()
+        .insert(SseEvents { events, delay });
+    script::mark_streaming(&mut response);
     response
 }
 
@@ -164,44 +174,6 @@ fn fragments(text: &str, size: usize) -> Vec<&str> {
         start = end;
     }
     out
-}
-
-/// A body that yields prepared events one frame at a time, sleeping `delay` between them.
-pub(crate) struct EventStream {
-    events: VecDeque<Bytes>,
-    delay: Duration,
-    pause: Option<Pin<Box<Sleep>>>,
-}
-
-impl EventStream {
-    /// A stream over `events`.
-    pub(crate) fn new(events: Vec<Bytes>, delay: Duration) -> Self {
-        EventStream {
-            events: events.into(),
-            delay,
-            pause: None,
-        }
-    }
-}
-
-impl Stream for EventStream {
-    type Item = Result<Bytes, Infallible>;
-
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        if let Some(pause) = self.pause.as_mut() {
-            if pause.as_mut().poll(cx).is_pending() {
-                return Poll::Pending;
-            }
-            self.pause = None;
-        }
-        let Some(event) = self.events.pop_front() else {
-            return Poll::Ready(None);
-        };
-        if !self.delay.is_zero() && !self.events.is_empty() {
-            self.pause = Some(Box::pin(tokio::time::sleep(self.delay)));
-        }
-        Poll::Ready(Some(Ok(event)))
-    }
 }
 
 #[cfg(test)]

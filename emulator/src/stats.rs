@@ -1,6 +1,8 @@
 //! What the emulator saw: request counts by route, key and status, cache and rate-limit
-//! outcomes. Read in-process with [`Emulator::stats`](crate::Emulator::stats) or over HTTP
-//! at `GET /__emulator/stats` (same data).
+//! outcomes, injected faults, connections, requests in flight and abandoned streams.
+//! Read in-process with [`Emulator::stats`](crate::Emulator::stats) or over HTTP at
+//! `GET /__emulator/stats` (same data); zero with
+//! [`Emulator::reset_stats`](crate::Emulator::reset_stats) or `POST /__emulator/reset`.
 //!
 //! Requests to the emulator's own `/__emulator/…` routes are not counted, so reading the
 //! stats does not change them.
@@ -17,7 +19,9 @@ use serde::{Deserialize, Serialize};
 #[serde(default)]
 #[non_exhaustive]
 pub struct Stats {
-    /// Every request answered, whatever the outcome.
+    /// Every request that reached the server (except `/__emulator/…`), whatever the
+    /// outcome: injected faults included, even a `reset` that got no answer at all. So
+    /// tests can count attempts.
     pub requests_total: u64,
     /// Requests by route, keyed like `"POST /v1/chat/completions"`, `"GET /image"`,
     /// `"GET /text/models"`; unknown routes count under `"404"`.
@@ -32,6 +36,23 @@ pub struct Stats {
     pub rate_limited: u64,
     /// Error answers (status ≥ 400) by status code.
     pub errors_by_status: BTreeMap<u16, u64>,
+    /// Injected faults by token: `"503"`, `"429"` (any injected status by its code),
+    /// `"reset"`, `"reset_body"`, `"stall"`, `"truncate"`, `"stream_error"`,
+    /// `"malformed"`, and `"latency"` (requests delayed, whatever else happened to them).
+    /// Injected statuses also count in [`Stats::errors_by_status`].
+    pub faults: BTreeMap<String, u64>,
+    /// TCP connections accepted (HTTP/1.1 keep-alive and HTTP/2 reuse one for many
+    /// requests).
+    pub connections_opened: u64,
+    /// API requests being handled now: from arrival until the answer is written, or for
+    /// streamed bodies (SSE, stalls) until the body ends or is abandoned.
+    pub in_flight: u64,
+    /// The most API requests in flight at once.
+    pub max_in_flight: u64,
+    /// Streamed answers (SSE streams, stalled and cut bodies) whose client closed the
+    /// connection, or cancelled the HTTP/2 stream, before the body was fully sent.
+    /// Closes made by the emulator itself (injected faults, stopping) are not counted.
+    pub aborted_by_client: u64,
 }
 
 impl Stats {
@@ -43,6 +64,11 @@ impl Stats {
     /// Error answers counted for a status code (0 if none).
     pub fn errors(&self, status: u16) -> u64 {
         self.errors_by_status.get(&status).copied().unwrap_or(0)
+    }
+
+    /// Injected faults counted under a token such as `"503"` or `"reset"` (0 if none).
+    pub fn fault(&self, token: &str) -> u64 {
+        self.faults.get(token).copied().unwrap_or(0)
     }
 
     /// Counts one answered request.

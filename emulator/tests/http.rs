@@ -14,10 +14,14 @@ mod client;
 
 #[path = "http/chat.rs"]
 mod chat;
+#[path = "http/faults.rs"]
+mod faults;
 #[path = "http/lifecycle.rs"]
 mod lifecycle;
 #[path = "http/media.rs"]
 mod media;
+#[path = "http/outages.rs"]
+mod outages;
 #[path = "http/service.rs"]
 mod service;
 #[path = "http/text.rs"]

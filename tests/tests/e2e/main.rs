@@ -3,5 +3,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod blocking;
+mod faults;
 mod smol;
 mod tokio_client;
