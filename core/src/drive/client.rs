@@ -237,6 +237,42 @@ impl<R: Runtime> Client<R> {
         }
     }
 
+    /// Runs `work` (typically the body of `main`) until it finishes or `stop` fires (a
+    /// Ctrl-C future, say), then shuts the client down with `grace`: while the grace period
+    /// runs, `work` keeps being driven so its calls in flight can finish. Returns `work`'s
+    /// output if it finished, and what the shutdown did.
+    ///
+    /// ```ignore
+    /// let (done, report) = client.run_until(work, tokio::signal::ctrl_c(), Duration::from_secs(10)).await;
+    /// ```
+    pub async fn run_until<W, S>(
+        &self,
+        work: W,
+        stop: S,
+        grace: Duration,
+    ) -> (Option<W::Output>, ShutdownReport)
+    where
+        W: std::future::Future,
+        S: std::future::Future,
+    {
+        let mut work = std::pin::pin!(work);
+        let stop = std::pin::pin!(stop);
+        let output = match futures_util::future::select(work.as_mut(), stop).await {
+            futures_util::future::Either::Left((output, _)) => Some(output),
+            futures_util::future::Either::Right(_) => None,
+        };
+        if let Some(output) = output {
+            return (Some(output), self.shutdown(grace).await);
+        }
+        let shutdown = std::pin::pin!(self.shutdown(grace));
+        match futures_util::future::select(work.as_mut(), shutdown).await {
+            futures_util::future::Either::Left((output, shutdown)) => {
+                (Some(output), shutdown.await)
+            }
+            futures_util::future::Either::Right((report, _)) => (None, report),
+        }
+    }
+
     pub(crate) fn now(&self) -> Instant {
         self.inner.runtime.now()
     }
