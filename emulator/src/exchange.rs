@@ -1,6 +1,7 @@
 //! One API exchange, from its request to the last byte of its body: the in-flight gauge
-//! (`in_flight`, `max_in_flight`), and whether the client walked away from a streamed
-//! body before its end (`aborted_by_client`).
+//! (`in_flight`, `max_in_flight`), and whether the client walked away before the end
+//! (`aborted_by_client`): while the answer was being prepared (hyper drops the handler of
+//! a connection that closed) or while a streamed body was being sent.
 //!
 //! Answers already in memory end when their handler returns. Streamed answers (SSE, and
 //! bodies shaped by faults) are followed to their end: hyper drops a body it can no
@@ -25,6 +26,7 @@ use crate::state::AppState;
 pub(crate) struct Exchange {
     app: Arc<AppState>,
     permit: Option<Held>,
+    handed_out: bool,
     streamed: bool,
     finished: bool,
     closed_by_server: bool,
@@ -40,6 +42,7 @@ impl Exchange {
         Exchange {
             app,
             permit: None,
+            handed_out: false,
             streamed: false,
             finished: false,
             closed_by_server: false,
@@ -49,6 +52,7 @@ impl Exchange {
     /// Hands the response out: a streamed body carries the exchange (and the request's
     /// concurrency permit) until it ends; otherwise the exchange ends here.
     pub(crate) fn finish(mut self, mut response: Response) -> Response {
+        self.handed_out = true;
         self.permit = response.extensions_mut().remove::<Held>();
         if !script::is_streaming(&response) {
             return response;
@@ -65,8 +69,9 @@ impl Exchange {
 
 impl Drop for Exchange {
     fn drop(&mut self) {
-        let aborted =
-            self.streamed && !self.finished && !self.closed_by_server && !self.app.is_stopping();
+        let walked_away =
+            !self.handed_out || (self.streamed && !self.finished && !self.closed_by_server);
+        let aborted = walked_away && !self.app.is_stopping();
         self.app.with_stats(|s| {
             s.in_flight = s.in_flight.saturating_sub(1);
             if aborted {

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod blocking;
+mod cancellation;
 mod faults;
 mod smol;
 mod tokio_client;
