@@ -38,6 +38,26 @@
 //! `client.chat(request).timeout(Duration::from_secs(20)).await`. Dropping a call's future
 //! (or a stream) cancels it and frees its connection.
 //!
+//! Resilience is built in and configured on the builder: retries with jitter, a budget and
+//! `Retry-After` (`.retry(..)`, `.retry_budget(..)`), circuit breakers per endpoint kind
+//! (`.circuit_breaker(..)`), pacing by key tier with 429 feedback (`.rate_limits(..)`), a
+//! byte-bounded cache with request coalescing (`.cache(..)`), priority scheduling
+//! (`.max_concurrent(..)`, `.priority(..)` per call). `client.metrics()` reports what they did.
+//!
+//! Many calls: `client.batch(requests).concurrency(8).run()` is a stream of
+//! `(index, result)` over a lazy input; `client.worker_pool(n)` gives a producer/consumer
+//! pair with back-pressure.
+//!
+//! Shutting down on Ctrl-C is one line around the body of `main`:
+//!
+//! ```no_run
+//! # use std::time::Duration;
+//! # async fn demo(client: blossom_tokio::Client, work: impl std::future::Future<Output = ()>) {
+//! let (_finished, report) = client.run_until(work, tokio::signal::ctrl_c(), Duration::from_secs(10)).await;
+//! eprintln!("{} calls finished in the grace period, {} cancelled", report.completed, report.cancelled);
+//! # }
+//! ```
+//!
 //! Time comes from tokio's clock, so `tokio::time::pause()` applies to the SDK's timers too.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
