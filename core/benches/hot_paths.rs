@@ -5,7 +5,12 @@
 //! finish) should cost a few microseconds, far below a loopback round trip (~100 µs).
 // Benchmarks unwrap: a failure should stop them loudly.
 // The benchmark reads the clock once for an origin of virtual time; the engine never does.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::disallowed_methods, missing_docs)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::disallowed_methods,
+    missing_docs
+)]
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};

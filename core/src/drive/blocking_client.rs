@@ -351,31 +351,15 @@ impl<C: BlockingRuntime> BlockingClient<C> {
 
 impl<C: BlockingRuntime> StreamControl for BlockingInner<C> {
     fn end(&self, id: CallId, error: Option<&Error>) {
-        let now = self.clock.now();
-        let mut engine = self.engine();
-        engine.on_stream_end(id, error, now);
-        engine.unregister(id);
+        self.cell.end_stream(id, error, self.clock.now());
     }
 
     fn cancel(&self, id: CallId) {
-        let now = self.clock.now();
-        let mut engine = self.engine();
-        engine.cancel(id, now);
-        engine.unregister(id);
+        self.cell.cancel_call(id, self.clock.now());
     }
 
     fn aborted(&self, id: CallId) -> Option<Error> {
-        let now = self.clock.now();
-        let mut engine = self.engine();
-        if !engine.is_finished(id) {
-            return None;
-        }
-        let error = match engine.poll(id, now) {
-            Step::Done(Err(error)) => error,
-            _ => Error::shutdown("the stream's call ended"),
-        };
-        engine.unregister(id);
-        Some(error)
+        self.cell.take_aborted(id, self.clock.now())
     }
 }
 

@@ -250,10 +250,10 @@ struct CancelOnDrop<'a, R: Runtime> {
 impl<R: Runtime> Drop for CancelOnDrop<'_, R> {
     fn drop(&mut self) {
         if self.armed {
-            let now = self.client.now();
-            let mut engine = self.client.inner.engine();
-            engine.cancel(self.id, now);
-            engine.unregister(self.id);
+            self.client
+                .inner
+                .cell
+                .cancel_call(self.id, self.client.now());
         }
     }
 }

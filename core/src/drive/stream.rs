@@ -15,7 +15,7 @@ use super::transport::BodyStream;
 use super::wake::AsyncSignal;
 use super::{Runtime, Timer};
 use crate::api::{ChatChunk, ChatCompletion, ResponseMeta};
-use crate::engine::{CallId, Step};
+use crate::engine::CallId;
 use crate::error::Error;
 use crate::sse::{ChatAccumulator, ChatStreamDecoder};
 
@@ -55,31 +55,15 @@ pub(crate) trait StreamControl: Send + Sync + 'static {
 
 impl<R: Runtime> StreamControl for Inner<R> {
     fn end(&self, id: CallId, error: Option<&Error>) {
-        let now = self.runtime.now();
-        let mut engine = self.engine();
-        engine.on_stream_end(id, error, now);
-        engine.unregister(id);
+        self.cell.end_stream(id, error, self.runtime.now());
     }
 
     fn cancel(&self, id: CallId) {
-        let now = self.runtime.now();
-        let mut engine = self.engine();
-        engine.cancel(id, now);
-        engine.unregister(id);
+        self.cell.cancel_call(id, self.runtime.now());
     }
 
     fn aborted(&self, id: CallId) -> Option<Error> {
-        let now = self.runtime.now();
-        let mut engine = self.engine();
-        if !engine.is_finished(id) {
-            return None;
-        }
-        let error = match engine.poll(id, now) {
-            Step::Done(Err(error)) => error,
-            _ => Error::shutdown("the stream's call ended"),
-        };
-        engine.unregister(id);
-        Some(error)
+        self.cell.take_aborted(id, self.runtime.now())
     }
 }
 

@@ -15,7 +15,8 @@ use std::time::Instant;
 
 use futures_util::task::AtomicWaker;
 
-use crate::engine::{CallId, Engine};
+use crate::engine::{CallId, Engine, Step};
+use crate::error::Error;
 
 /// Something that can be fired to wake a waiting call.
 pub(crate) trait Notify: Send + Sync + 'static {
@@ -127,6 +128,34 @@ impl<S: Notify + Default> EngineCell<S> {
     /// without suspension points. Dropping the guard fires the signals of woken calls.
     pub(crate) fn lock(&self) -> EngineGuard<'_, S> {
         EngineGuard(self.state.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// Reports a stream's end (`None`: read to its end) and forgets its signal.
+    pub(crate) fn end_stream(&self, id: CallId, error: Option<&Error>, now: Instant) {
+        let mut engine = self.lock();
+        engine.on_stream_end(id, error, now);
+        engine.unregister(id);
+    }
+
+    /// Cancels a call whose future or stream was dropped, and forgets its signal.
+    pub(crate) fn cancel_call(&self, id: CallId, now: Instant) {
+        let mut engine = self.lock();
+        engine.cancel(id, now);
+        engine.unregister(id);
+    }
+
+    /// If the engine ended the call from outside (shutdown), collects its error.
+    pub(crate) fn take_aborted(&self, id: CallId, now: Instant) -> Option<Error> {
+        let mut engine = self.lock();
+        if !engine.is_finished(id) {
+            return None;
+        }
+        let error = match engine.poll(id, now) {
+            Step::Done(Err(error)) => error,
+            _ => Error::shutdown("the stream's call ended"),
+        };
+        engine.unregister(id);
+        Some(error)
     }
 }
 
