@@ -2,8 +2,10 @@
 
 use std::path::PathBuf;
 
-use blossom_emulator::EmulatorArgs;
+use blossom_emulator::{EmulatorArgs, FaultSpec};
 use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::batch::BatchArgs;
 
 /// Pollinations.AI from the shell: text, chat, images, speech and model lists.
 ///
@@ -29,9 +31,15 @@ pub(crate) struct Cli {
     #[arg(long, global = true)]
     pub(crate) emulator: bool,
 
-    /// Give up on a call after this many seconds.
-    #[arg(long, global = true, value_name = "SECONDS")]
-    pub(crate) timeout: Option<f64>,
+    /// Inject faults into the built-in emulator (implies --emulator), e.g.
+    /// "503=0.1,429=0.05,reset=0.05,latency=5..50ms"; the tokens of `blossom emulator --faults`.
+    #[arg(long, global = true, value_name = "SPEC")]
+    pub(crate) emulator_faults: Option<FaultSpec>,
+
+    /// Give up on a call after this long, across retries: 30s, 500ms, 2m (a bare number is
+    /// seconds).
+    #[arg(long, global = true, value_name = "DURATION")]
+    pub(crate) timeout: Option<String>,
 
     #[command(subcommand)]
     pub(crate) command: Command,
@@ -49,6 +57,9 @@ pub(crate) enum Command {
     Speak(SpeakArgs),
     /// List the available models.
     Models(ModelsArgs),
+    /// Run a JSONL file of prompts: bounded concurrency, one result line per input line,
+    /// retries, Ctrl-C and --resume.
+    Batch(BatchArgs),
     /// Serve the emulator on a port until Ctrl-C.
     Emulator(EmulatorArgs),
 }

@@ -12,6 +12,9 @@ pub(crate) enum Failure {
     Sdk(Error),
     /// Writing output failed.
     Io(io::Error),
+    /// A usage or configuration problem found by the command itself (a file that cannot
+    /// be opened, an output that would be overwritten).
+    Usage(String),
 }
 
 impl From<Error> for Failure {
@@ -36,6 +39,10 @@ impl Failure {
             Self::Io(error) => {
                 eprintln!("blossom: {error}");
                 ExitCode::from(1)
+            }
+            Self::Usage(message) => {
+                eprintln!("blossom: {message}");
+                ExitCode::from(2)
             }
             Self::Sdk(error) => {
                 eprintln!("blossom: {error}");

@@ -6,19 +6,21 @@
 //! blossom image "a red apple" -o apple.jpg --width 512 --height 512 --seed 7
 //! blossom speak "Hello" -o hello.mp3 --voice nova
 //! blossom models --kind image --json
-//! blossom emulator --port 8080
+//! blossom batch prompts.jsonl -o results.jsonl --media-dir media --concurrency 16
+//! blossom emulator --port 8080 --faults "503=0.1,latency=5..50ms"
 //! ```
 //!
 //! Errors print one line (status, code, message, request id) on stderr and exit non-zero:
-//! 1 when a call failed, 2 for usage or configuration errors.
+//! 1 when a call failed, 2 for usage or configuration errors. `batch` exits 0 when every
+//! line succeeded, 1 when some failed, 2 for usage errors and 130 when interrupted.
 #![forbid(unsafe_code)]
 
 mod args;
+mod batch;
 mod commands;
 mod failure;
 
 use std::process::ExitCode;
-use std::time::Duration;
 
 use blossom_emulator::{DEMO_SECRET_KEY, Emulator, EmulatorConfig};
 use blossom_tokio::{CallOptions, Client, Error};
@@ -40,38 +42,40 @@ fn main() -> ExitCode {
         }
     };
     match runtime.block_on(run(cli)) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(failure) => failure.report(),
     }
 }
 
-async fn run(cli: Cli) -> Result<(), Failure> {
+async fn run(cli: Cli) -> Result<ExitCode, Failure> {
     let Cli {
         base_url,
         api_key,
         emulator,
+        emulator_faults,
         timeout,
         command,
     } = cli;
     if let Command::Emulator(args) = command {
-        return blossom_emulator::run_cli(args).await.map_err(Failure::Io);
+        blossom_emulator::run_cli(args).await.map_err(Failure::Io)?;
+        return Ok(ExitCode::SUCCESS);
     }
-    let options = match timeout {
-        None => CallOptions::default(),
-        Some(seconds) => match Duration::try_from_secs_f64(seconds) {
-            Ok(timeout) if !timeout.is_zero() => CallOptions::default().timeout(timeout),
-            _ => {
-                return Err(Error::invalid_input(
-                    "timeout",
-                    format!("--timeout must be a positive number of seconds, got {seconds}"),
-                )
-                .into());
-            }
+    let timeout = match timeout {
+        None => None,
+        Some(text) => match batch::parse_duration(&text) {
+            Ok(timeout) if !timeout.is_zero() => Some(timeout),
+            Ok(_) => return Err(bad_timeout(&text, "it must be positive").into()),
+            Err(reason) => return Err(bad_timeout(&text, &reason).into()),
         },
     };
+    let options = match timeout {
+        None => CallOptions::default(),
+        Some(timeout) => CallOptions::default().timeout(timeout),
+    };
     // The embedded emulator lives until this function returns.
-    let local = if emulator {
-        Some(Emulator::start(EmulatorConfig::default()).await?)
+    let local = if emulator || emulator_faults.is_some() {
+        let config = EmulatorConfig::default().faults(emulator_faults.unwrap_or_default());
+        Some(Emulator::start(config).await?)
     } else {
         None
     };
@@ -91,17 +95,34 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             }
         }
     }
-    let client = builder.build()?;
     let result = match command {
-        Command::Text(args) => commands::text(&client, options, args).await,
-        Command::Chat(args) => commands::chat(&client, options, args).await,
-        Command::Image(args) => commands::image(&client, options, args).await,
-        Command::Speak(args) => commands::speak(&client, options, args).await,
-        Command::Models(args) => commands::models(&client, options, args).await,
-        Command::Emulator(_) => Ok(()),
+        Command::Batch(args) => batch::run(builder, args, timeout).await,
+        command => one_call(builder.build()?, options, command)
+            .await
+            .map(|()| ExitCode::SUCCESS),
     };
     if let Some(server) = local {
         server.shutdown().await;
     }
     result
+}
+
+async fn one_call(client: Client, options: CallOptions, command: Command) -> Result<(), Failure> {
+    match command {
+        Command::Text(args) => commands::text(&client, options, args).await,
+        Command::Chat(args) => commands::chat(&client, options, args).await,
+        Command::Image(args) => commands::image(&client, options, args).await,
+        Command::Speak(args) => commands::speak(&client, options, args).await,
+        Command::Models(args) => commands::models(&client, options, args).await,
+        Command::Emulator(_) | Command::Batch(_) => Ok(()),
+    }
+}
+
+fn bad_timeout(text: &str, reason: &str) -> Error {
+    Error::invalid_input(
+        "timeout",
+        format!(
+            "--timeout must be a positive duration such as 30s, 500ms or 2m, got {text:?}: {reason}"
+        ),
+    )
 }

@@ -1,0 +1,153 @@
+//! Runs every program in `examples/` and checks that it exits with status 0.
+//!
+//! Each example starts its own emulator, demonstrates one pattern of PATTERNS.md and exits
+//! non-zero when what it demonstrates did not happen, so these tests keep the documentation
+//! honest. The list is explicit: an example that goes missing fails its test.
+//!
+//! The binaries are found next to this test's own (`target/<profile>/examples/`). A plain
+//! `cargo test` builds them first; `cargo test --test examples` does not, so the first test
+//! runs `cargo build --examples` for this package once (a no-op when they are fresh).
+//! Examples run one at a time, since several of them measure elapsed time.
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::{Mutex, OnceLock, PoisonError};
+use std::time::{Duration, Instant};
+
+/// How long one example may run before it is killed.
+const TIME_LIMIT: Duration = Duration::from_secs(30);
+
+/// `target/<profile>`, from `target/<profile>/deps/examples-<hash>`.
+fn profile_dir() -> Result<PathBuf, String> {
+    let exe = std::env::current_exe().map_err(|e| format!("no test binary path: {e}"))?;
+    exe.parent()
+        .and_then(|deps| deps.parent())
+        .map(PathBuf::from)
+        .ok_or_else(|| format!("{} is not in target/<profile>/deps", exe.display()))
+}
+
+/// Builds the examples once per test run, with the profile this test was built with.
+fn build_examples() -> &'static Result<(), String> {
+    static BUILT: OnceLock<Result<(), String>> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let dir = profile_dir()?;
+        let profile = match dir.file_name().and_then(|name| name.to_str()) {
+            Some("debug") => "dev".to_owned(),
+            Some(other) => other.to_owned(),
+            None => return Err("no profile directory".to_owned()),
+        };
+        let target_dir = dir.parent().ok_or("no target directory")?;
+        let output = Command::new(env!("CARGO"))
+            .args([
+                "build",
+                "--examples",
+                "--profile",
+                &profile,
+                "--manifest-path",
+            ])
+            .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml"))
+            .arg("--target-dir")
+            .arg(target_dir)
+            .output()
+            .map_err(|e| format!("cargo could not be run: {e}"))?;
+        if output.status.success() {
+            Ok(())
+        } else {
+            Err(String::from_utf8_lossy(&output.stderr).into_owned())
+        }
+    })
+}
+
+/// Reads a child's pipe to the end on a thread of its own, so a chatty child never blocks.
+fn drain(pipe: Option<impl Read + Send + 'static>) -> std::thread::JoinHandle<String> {
+    std::thread::spawn(move || {
+        let mut text = String::new();
+        if let Some(mut pipe) = pipe {
+            let _ = pipe.read_to_string(&mut text);
+        }
+        text
+    })
+}
+
+/// Runs one example; panics with its output unless it exits 0 within the time limit.
+fn run(name: &str) {
+    static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Err(error) = build_examples() {
+        panic!("building the examples failed:\n{error}");
+    }
+    let path = profile_dir()
+        .unwrap_or_else(|e| panic!("{e}"))
+        .join("examples")
+        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    assert!(path.exists(), "{} is missing", path.display());
+
+    let started = Instant::now();
+    let mut child = Command::new(&path)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{name} could not start: {e}"));
+    let stdout = drain(child.stdout.take());
+    let stderr = drain(child.stderr.take());
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break Some(status),
+            Ok(None) => {}
+            Err(e) => panic!("{name} could not be waited for: {e}"),
+        }
+        if started.elapsed() > TIME_LIMIT {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let took = started.elapsed();
+    let stdout = stdout.join().unwrap_or_default();
+    let stderr = stderr.join().unwrap_or_default();
+    let verdict = match status {
+        Some(status) if status.success() => {
+            println!("{name}: ok in {:.2} s\n{stdout}", took.as_secs_f64());
+            return;
+        }
+        Some(status) => format!("{name} failed with {status}"),
+        None => format!("{name} was killed after {TIME_LIMIT:?}"),
+    };
+    panic!("{verdict}\n--- stdout ---\n{stdout}--- stderr ---\n{stderr}");
+}
+
+macro_rules! examples {
+    ($($test:ident => $name:literal,)*) => {$(
+        #[test]
+        fn $test() {
+            run($name);
+        }
+    )*};
+}
+
+examples! {
+    streaming => "00_streaming",
+    simple_request => "01_simple_request",
+    concurrent_requests => "02_concurrent_requests",
+    batch_with_limit => "03_batch_with_limit",
+    producer_consumer => "04_producer_consumer",
+    scoped_session => "05_scoped_session",
+    async_prompt_source => "06_async_prompt_source",
+    timeouts => "07_timeouts",
+    retries => "08_retries",
+    collect_results => "09_collect_results",
+    circuit_breaker => "10_circuit_breaker",
+    connection_pooling => "11_connection_pooling",
+    rate_limiting => "12_rate_limiting",
+    windowed_batching => "13_windowed_batching",
+    shared_client => "14_shared_client",
+    caching => "15_caching",
+    priorities => "16_priorities",
+    releasing_resources => "17_releasing_resources",
+    graceful_shutdown => "18_graceful_shutdown",
+    testing_with_the_emulator => "19_testing_with_the_emulator",
+    metrics => "20_metrics",
+}

@@ -1,0 +1,121 @@
+//! Line ids: what the user wrote (a string or an integer, echoed back as written) and a
+//! compact key for the sets that must hold every id of a job.
+//!
+//! A million ids held as strings cost tens of MiB; held as 128-bit keys they cost ~20 MiB
+//! and a false match needs a 128-bit collision, which does not happen.
+
+use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasherDefault, DefaultHasher, Hash as _, Hasher as _};
+
+use serde_json::Value;
+
+/// A 128-bit digest of an id's text.
+pub(crate) type IdKey = u128;
+
+/// A set of id keys.
+pub(crate) type IdSet = HashSet<IdKey, BuildHasherDefault<DefaultHasher>>;
+
+/// A map from id keys.
+pub(crate) type IdMap<V> = HashMap<IdKey, V, BuildHasherDefault<DefaultHasher>>;
+
+/// One line's id.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Id {
+    /// As written (a string or an integer); the line number when the line had none.
+    pub(crate) value: Value,
+    /// Its text: the string itself, or the integer in decimal.
+    pub(crate) text: String,
+}
+
+impl Id {
+    /// The default id of a line: its line number.
+    pub(crate) fn line(number: u64) -> Self {
+        Self {
+            value: Value::from(number),
+            text: number.to_string(),
+        }
+    }
+
+    /// An id from a line's `id` field, or a message saying why it cannot be one.
+    pub(crate) fn from_json(value: &Value) -> Result<Self, String> {
+        let text = match value {
+            Value::String(text) if text.trim().is_empty() => {
+                return Err("\"id\" must not be empty".to_owned());
+            }
+            Value::String(text) if text.len() > 512 => {
+                return Err(format!("\"id\" is {} bytes; at most 512", text.len()));
+            }
+            Value::String(text) => text.clone(),
+            Value::Number(number) if number.is_u64() || number.is_i64() => number.to_string(),
+            other => {
+                return Err(format!(
+                    "\"id\" must be a string or an integer, got {}",
+                    super::job::describe(other)
+                ));
+            }
+        };
+        Ok(Self {
+            value: value.clone(),
+            text,
+        })
+    }
+
+    /// The key of this id.
+    pub(crate) fn key(&self) -> IdKey {
+        key_of(&self.text)
+    }
+
+    /// A file name stem for this id: unchanged when it is made of letters, digits, `-`, `_`
+    /// and `.` (not leading), otherwise with every other byte percent-encoded, so that no id
+    /// can name a path outside the media directory.
+    pub(crate) fn file_stem(&self) -> String {
+        let mut stem = String::with_capacity(self.text.len());
+        for (i, byte) in self.text.bytes().enumerate() {
+            let plain = byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'_';
+            if plain || (byte == b'.' && i > 0) {
+                stem.push(char::from(byte));
+            } else {
+                stem.push_str(&format!("%{byte:02X}"));
+            }
+        }
+        stem
+    }
+}
+
+/// The key of an id's text: two independent SipHash digests.
+pub(crate) fn key_of(text: &str) -> IdKey {
+    let half = |salt: u8| {
+        let mut hasher = DefaultHasher::new();
+        salt.hash(&mut hasher);
+        text.hash(&mut hasher);
+        hasher.finish()
+    };
+    (u128::from(half(1)) << 64) | u128::from(half(2))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn strings_and_integers_share_keys() {
+        let a = Id::from_json(&Value::from("17")).unwrap();
+        let b = Id::from_json(&Value::from(17)).unwrap();
+        assert_eq!(a.key(), b.key());
+        assert_eq!(Id::line(17).key(), a.key());
+        assert_ne!(a.key(), Id::line(18).key());
+        assert!(Id::from_json(&Value::from(" ")).is_err());
+        assert!(Id::from_json(&Value::from(1.5)).is_err());
+        assert!(Id::from_json(&Value::Null).is_err());
+    }
+
+    #[test]
+    fn file_stems_stay_inside_the_directory() {
+        let stem = |s: &str| Id::from_json(&Value::from(s)).unwrap().file_stem();
+        assert_eq!(stem("img-01_a.b"), "img-01_a.b");
+        assert_eq!(stem("../etc/passwd"), "%2E.%2Fetc%2Fpasswd");
+        assert_eq!(stem(".hidden"), "%2Ehidden");
+        assert_eq!(stem("a b"), "a%20b");
+    }
+}
