@@ -1,13 +1,14 @@
 //! Progress on stderr: an indicatif bar on a terminal, a plain line every few seconds
 //! otherwise (logs, CI), nothing with `--quiet`.
 
+use std::fmt;
 use std::io::IsTerminal as _;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use blossom_tokio::Client;
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 
 /// Running counts, shared by the run loop, the signal handler and the progress ticker.
 #[derive(Debug, Default)]
@@ -195,11 +196,14 @@ impl Inner {
 
 fn bar_style(known_length: bool) -> ProgressStyle {
     let template = if known_length {
-        "{spinner} {elapsed_precise} [{wide_bar}] {pos}/{len} {per_sec} ETA {eta} {msg}"
+        "{spinner} {elapsed_precise} [{wide_bar}] {pos}/{len} {rate} ETA {eta} {msg}"
     } else {
-        "{spinner} {elapsed_precise} {pos} lines {per_sec} {msg}"
+        "{spinner} {elapsed_precise} {pos} lines {rate} {msg}"
     };
     ProgressStyle::with_template(template)
         .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .with_key("rate", |state: &ProgressState, out: &mut dyn fmt::Write| {
+            let _ignored = write!(out, "{:.1} lines/s", state.per_sec());
+        })
         .progress_chars("=> ")
 }
