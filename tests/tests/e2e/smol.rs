@@ -33,3 +33,32 @@ fn chat_stream_image_under_smol() {
     });
     emulator.stop();
 }
+
+#[test]
+fn concurrent_calls_inside_a_smol_executor() {
+    let emulator = Emulator::spawn(EmulatorConfig::default()).unwrap();
+    let client = Client::builder()
+        .base_url(emulator.base_url())
+        .api_key(DEMO_SECRET_KEY)
+        .build()
+        .unwrap();
+    let executor = smol::Executor::new();
+    let texts: Vec<String> = smol::block_on(executor.run(async {
+        let tasks: Vec<_> = (0..16)
+            .map(|i| {
+                let client = client.clone();
+                executor.spawn(async move { client.text(format!("task {i}")).await })
+            })
+            .collect();
+        let mut texts = Vec::new();
+        for task in tasks {
+            texts.push(task.await.unwrap().text);
+        }
+        texts
+    }));
+    for (i, text) in texts.iter().enumerate() {
+        assert!(text.contains(&format!("task {i}")), "{text}");
+    }
+    assert_eq!(client.metrics().succeeded, 16);
+    emulator.stop();
+}
