@@ -1,20 +1,11 @@
-//! The `blossom` binary, run as a process against its embedded emulator.
-// Tests unwrap freely: a failure should stop the test with its message.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! The one-call commands: text, chat, image, speak, models and emulator.
 
-use std::io::{BufRead as _, BufReader};
-use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
-const SECRET: &str = "sk_CLIsecretCLIsecretCLIsecret01234";
+use crate::support::{JobDir, KEY as SECRET, StandaloneEmulator, blossom as command};
 
 fn blossom(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_blossom"))
-        .args(args)
-        .env_remove("POLLINATIONS_API_KEY")
-        .env_remove("POLLINATIONS_BASE_URL")
-        .output()
-        .unwrap()
+    command().args(args).output().unwrap()
 }
 
 fn stdout(output: &Output) -> String {
@@ -23,12 +14,6 @@ fn stdout(output: &Output) -> String {
 
 fn stderr(output: &Output) -> String {
     String::from_utf8(output.stderr.clone()).unwrap()
-}
-
-fn temp(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("blossom-cli-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
 }
 
 #[test]
@@ -57,7 +42,8 @@ fn text_prints_the_answer() {
 
 #[test]
 fn image_is_saved_at_the_requested_size() {
-    let path = temp("apple.jpg");
+    let dir = JobDir::new("image");
+    let path = dir.path("apple.jpg");
     let output = blossom(&[
         "--emulator",
         "image",
@@ -79,7 +65,8 @@ fn image_is_saved_at_the_requested_size() {
 
 #[test]
 fn speech_is_saved() {
-    let path = temp("hello.wav");
+    let dir = JobDir::new("speech");
+    let path = dir.path("hello.wav");
     let output = blossom(&[
         "--emulator",
         "speak",
@@ -179,7 +166,7 @@ fn unreachable_server_is_a_transport_error() {
 
 #[test]
 fn the_key_from_the_environment_is_not_shown_in_help() {
-    let output = Command::new(env!("CARGO_BIN_EXE_blossom"))
+    let output = command()
         .arg("--help")
         .env("POLLINATIONS_API_KEY", SECRET)
         .output()
@@ -190,20 +177,9 @@ fn the_key_from_the_environment_is_not_shown_in_help() {
 
 #[test]
 fn emulator_command_serves_until_killed() {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_blossom"))
-        .args(["emulator", "--port", "0", "--seed", "5"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line.trim().rsplit(' ').next().unwrap().to_owned();
-    assert!(url.starts_with("http://127.0.0.1:"), "{line}");
-    let output = blossom(&["--base-url", &url, "--api-key", SECRET, "text", "hello"]);
-    child.kill().unwrap();
-    child.wait().unwrap();
+    let emulator = StandaloneEmulator::start("");
+    let output = emulator.blossom().args(["text", "hello"]).output().unwrap();
     assert!(output.status.success(), "{}", stderr(&output));
     assert!(stdout(&output).contains("hello"));
+    assert_eq!(emulator.generation_requests(), 1);
 }

@@ -64,7 +64,7 @@ fn ten_times_the_lines_take_no_more_memory() {
 }
 
 #[test]
-#[ignore = "a long run: cargo test --release -p blossom-cli --test batch -- --ignored --nocapture"]
+#[ignore = "a long run: cargo test --release -p blossom-cli --test cli -- --ignored --nocapture"]
 fn two_hundred_thousand_lines_in_bounded_memory() {
     let mib = peak_rss_of_batch(200_000, Duration::from_secs(1800));
     assert!(mib < 64.0, "peak RSS {mib:.1} MiB for 200,000 lines");
