@@ -56,11 +56,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
          the producer was held back {:.2} s by the bounded queue",
         producer_blocked.as_secs_f64()
     );
-    if done != JOBS || peak > WORKERS as u64 {
+    // Exactly WORKERS requests ran side by side, never more.
+    if done != JOBS || peak != WORKERS as u64 {
         return Err(format!("{done} jobs done, peak concurrency {peak}").into());
     }
-    // With 12 jobs, 3 workers and a queue of 3, the producer cannot finish before
-    // some jobs have completed: that wait is the back-pressure.
+    // The queue holds as many jobs as there are workers: with 12 jobs, 3 workers and a queue
+    // of 3, the producer cannot submit the 7th before a job has completed (50 ms at least).
+    // That wait is the back-pressure.
     if producer_blocked < Duration::from_millis(50) {
         return Err("the producer was never held back".into());
     }

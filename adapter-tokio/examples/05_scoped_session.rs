@@ -60,6 +60,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     })
     .await?;
     println!("the session's result: {words} words");
+    let metrics = client.metrics();
+    if words == 0 || metrics.succeeded != 3 || metrics.in_flight != 0 {
+        return Err(format!("the session's summary is wrong: {metrics:?}").into());
+    }
 
     // After the session the client is closed: nothing can leak past its scope.
     let late = client.text("one more?").await;

@@ -13,9 +13,13 @@ use blossom_emulator::{DEMO_SECRET_KEY, Emulator, EmulatorConfig};
 use blossom_tokio::{Client, StreamExt, TextRequest};
 use futures_util::stream;
 
+/// The generator yields a prompt every `EVERY`, `PROMPTS` in all.
+const EVERY: Duration = Duration::from_millis(50);
+const PROMPTS: u32 = 8;
+
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let config = EmulatorConfig::default().faults("latency=50ms".parse()?);
+    let config = EmulatorConfig::default().faults("latency=20ms".parse()?);
     let emulator = Emulator::start(config).await?;
     // A real program uses `Client::from_env()?` (POLLINATIONS_API_KEY).
     let client = Client::builder()
@@ -23,13 +27,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .api_key(DEMO_SECRET_KEY)
         .build()?;
 
-    // The async generator: a new prompt every 40 ms, eight in all. A channel works the same
-    // way: `stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|r| (r, rx)) })`.
+    // The async generator. A channel works the same way:
+    // `stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|r| (r, rx)) })`.
     let prompts = stream::unfold(0, |i| async move {
-        if i == 8 {
+        if i == PROMPTS {
             return None;
         }
-        tokio::time::sleep(Duration::from_millis(40)).await;
+        tokio::time::sleep(EVERY).await;
         Some((TextRequest::new(format!("idea number {i}")), i + 1))
     });
 
@@ -48,15 +52,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             reply.text.len()
         );
     }
-    let total = started.elapsed();
     let first = first.ok_or("no answers")?;
 
+    // The generator needs at least PROMPTS × EVERY (400 ms) to yield its last prompt; the
+    // first answer (ideally after EVERY + 20 ms) must come before that.
+    let generating = EVERY * PROMPTS;
     println!(
         "{count} prompts from a generator; the first answer came after {:.2} s, \
-         while the generator was still producing (it ran for 0.32 s)",
-        first.as_secs_f64()
+         while the generator was still producing (it runs for {:.2} s)",
+        first.as_secs_f64(),
+        generating.as_secs_f64()
     );
-    if count != 8 || first * 2 > total {
+    if count != PROMPTS || first >= generating {
         return Err("the prompts were not processed as they arrived".into());
     }
     Ok(())

@@ -98,7 +98,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "{answered} calls from 40 callers were sent in {} windows of sizes {sizes:?}",
         sizes.len()
     );
-    if answered != 40 || sizes.iter().sum::<usize>() != 40 || sizes.len() >= 40 {
+    // Ideally 3 windows (16 + 16 + 8); a busy machine spreads the callers out, so allow five
+    // times as many. One request per window would make 40.
+    let capped = sizes.iter().all(|&size| size <= MAX_WINDOW);
+    if answered != 40 || sizes.iter().sum::<usize>() != 40 || !capped || sizes.len() > 15 {
         return Err("the calls were not collected into windows".into());
     }
     Ok(())

@@ -68,11 +68,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
     }
 
+    // Every answer took 20 ms at least, so no measured latency can be shorter.
+    let measured = m
+        .latency
+        .values()
+        .all(|l| l.p50 >= Duration::from_millis(20) && l.p50 <= l.p99 && l.p99 <= l.max);
     if m.submitted != 60
         || m.finished() != 60
         || m.max_in_flight > 8
         || m.retried == 0
         || m.latency.len() != 2
+        || !measured
     {
         return Err(format!("unexpected metrics: {m:?}").into());
     }

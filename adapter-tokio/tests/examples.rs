@@ -38,7 +38,27 @@ fn build_examples() -> &'static Result<(), String> {
             None => return Err("no profile directory".to_owned()),
         };
         let target_dir = dir.parent().ok_or("no target directory")?;
-        let output = Command::new(env!("CARGO"))
+        let mut cargo = Command::new(env!("CARGO"));
+        // Not the variables cargo set for this test: build scripts that watch one of them
+        // (rustls-ffi watches CARGO_PKG_VERSION) would rerun, the nested build would rebuild
+        // the transport's dependency tree, and the next `cargo test` would rebuild it back.
+        for (name, _) in std::env::vars_os() {
+            let set_for_this_test = name.to_str().is_some_and(|name| {
+                name.starts_with("CARGO_PKG_")
+                    || [
+                        "CARGO_MANIFEST_DIR",
+                        "CARGO_MANIFEST_PATH",
+                        "CARGO_CRATE_NAME",
+                        "CARGO_PRIMARY_PACKAGE",
+                        "CARGO_TARGET_TMPDIR",
+                    ]
+                    .contains(&name)
+            });
+            if set_for_this_test {
+                cargo.env_remove(name);
+            }
+        }
+        let output = cargo
             .args([
                 "build",
                 "--examples",
