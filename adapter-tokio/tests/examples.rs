@@ -5,15 +5,18 @@
 //! honest. The list is explicit: an example that goes missing fails its test.
 //!
 //! The binaries are found next to this test's own (`target/<profile>/examples/`). A plain
-//! `cargo test` builds them first; `cargo test --test examples` does not, so the first test
-//! runs `cargo build --examples` for this package once (a no-op when they are fresh).
+//! `cargo test` builds them first; `cargo test --test examples` does not, so when a binary
+//! is missing or older than the sources of this crate, the core or the transport, the first
+//! test runs `cargo build --examples` for this package once. (Not always: that build
+//! resolves features for this package alone, so after a workspace build it would compile a
+//! second copy of the dependency tree.)
 //! Examples run one at a time, since several of them measure elapsed time.
 
 use std::io::Read;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::{Mutex, OnceLock, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 /// How long one example may run before it is killed.
 const TIME_LIMIT: Duration = Duration::from_secs(30);
@@ -32,6 +35,9 @@ fn build_examples() -> &'static Result<(), String> {
     static BUILT: OnceLock<Result<(), String>> = OnceLock::new();
     BUILT.get_or_init(|| {
         let dir = profile_dir()?;
+        if examples_are_fresh(&dir.join("examples")) {
+            return Ok(());
+        }
         let profile = match dir.file_name().and_then(|name| name.to_str()) {
             Some("debug") => "dev".to_owned(),
             Some(other) => other.to_owned(),
@@ -77,6 +83,41 @@ fn build_examples() -> &'static Result<(), String> {
             Err(String::from_utf8_lossy(&output.stderr).into_owned())
         }
     })
+}
+
+/// Whether every example binary in `dir` is newer than every source it is built from.
+fn examples_are_fresh(dir: &Path) -> bool {
+    let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let sources = ["src", "examples", "../core/src", "../transport/src"];
+    let Some(newest_source) = sources
+        .iter()
+        .map(|folder| newest(&crate_dir.join(folder)))
+        .max()
+        .flatten()
+    else {
+        return false;
+    };
+    EXAMPLES.iter().all(|name| {
+        let binary = dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+        modified(&binary).is_some_and(|built| built > newest_source)
+    })
+}
+
+/// The latest modification time of the files below `path`.
+fn newest(path: &Path) -> Option<SystemTime> {
+    let meta = std::fs::metadata(path).ok()?;
+    if !meta.is_dir() {
+        return meta.modified().ok();
+    }
+    std::fs::read_dir(path)
+        .ok()?
+        .filter_map(Result::ok)
+        .filter_map(|entry| newest(&entry.path()))
+        .max()
+}
+
+fn modified(path: &Path) -> Option<SystemTime> {
+    std::fs::metadata(path).ok()?.modified().ok()
 }
 
 /// Reads a child's pipe to the end on a thread of its own, so a chatty child never blocks.
@@ -140,12 +181,16 @@ fn run(name: &str) {
 }
 
 macro_rules! examples {
-    ($($test:ident => $name:literal,)*) => {$(
-        #[test]
-        fn $test() {
-            run($name);
-        }
-    )*};
+    ($($test:ident => $name:literal,)*) => {
+        /// Every example, by file name.
+        const EXAMPLES: &[&str] = &[$($name),*];
+        $(
+            #[test]
+            fn $test() {
+                run($name);
+            }
+        )*
+    };
 }
 
 examples! {
