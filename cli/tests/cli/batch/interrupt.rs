@@ -1,14 +1,13 @@
 //! Ctrl-C and SIGTERM: the calls in flight finish and get their lines, the exit code is 130,
-//! and `--resume` completes the job with no duplicate and no missing id. A second signal
-//! stops at once.
+//! and `--resume` completes the job with no duplicate and no missing id, running only what
+//! was not done. A second signal stops at once.
 
 use std::io::{BufRead as _, BufReader};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use super::mixed;
 use crate::support::{JobDir, Running, StandaloneEmulator, by_id, results, text_lines};
-
-const LINES: usize = 1000;
 
 /// Waits until `path` holds at least `lines` lines.
 fn wait_for_lines(path: &std::path::Path, lines: usize, limit: Duration) {
@@ -28,9 +27,60 @@ fn wait_for_lines(path: &std::path::Path, lines: usize, limit: Duration) {
     }
 }
 
-fn interrupted_then_resumed(signal: &str) {
+/// The mixed job of 2,000 lines against an emulator failing 20% of requests, interrupted by
+/// `signal` a quarter of the way, then resumed: the union is complete, one line per id.
+fn mixed_job_interrupted_then_resumed(signal: &str) {
     let dir = JobDir::new(&format!("interrupt-{signal}"));
-    let input = dir.write_lines("in.jsonl", text_lines(LINES));
+    let input = dir.write_lines("in.jsonl", (0..mixed::LINES).map(|i| mixed::line(i).0));
+    let output = dir.path("out.jsonl");
+    let emulator = StandaloneEmulator::start(&format!("{},latency=1..10ms", mixed::FAULTS));
+    let batch = |resume: bool| {
+        let mut command = emulator.blossom();
+        command
+            .args(["batch", "--concurrency", "16", "--retries", "8"])
+            .args(["--progress-every", "100ms", "--media-dir"])
+            .arg(dir.path("media"))
+            .arg("-o")
+            .arg(&output)
+            .arg(&input);
+        if resume {
+            command.arg("--resume");
+        }
+        command
+    };
+
+    let running = Running::start(batch(false));
+    wait_for_lines(&output, mixed::LINES / 4, Duration::from_secs(120));
+    running.signal(signal);
+    let first = running.finish(Duration::from_secs(60));
+    assert_eq!(first.code(), Some(130), "{}", first.stderr);
+    assert!(first.stderr.contains("interrupted"), "{}", first.stderr);
+    let partial = results(&output);
+    assert!(
+        partial.len() < mixed::LINES,
+        "the signal came before the end"
+    );
+    let partial = by_id(&partial);
+
+    let second = Running::start(batch(true)).finish(Duration::from_secs(300));
+    // The lines naming an unknown model fail again: exit code 1, not 130 or 0.
+    assert_eq!(second.code(), Some(1), "{}", second.stderr);
+    let all = results(&output);
+    assert_eq!(all.len(), mixed::LINES, "compacted to one line per id");
+    let all = by_id(&all);
+    mixed::check_all(&all);
+    // Lines that succeeded before the signal kept their first answer.
+    for (id, before) in partial.iter().filter(|(_, r)| r["ok"] == true) {
+        assert_eq!(&all[id], before, "{id} was run again");
+    }
+}
+
+/// A job of plain text lines against a slow emulator, interrupted by `signal`, then
+/// resumed: the emulator served each line exactly once across both runs.
+fn text_job_interrupted_then_resumed(signal: &str) {
+    let dir = JobDir::new(&format!("interrupt-text-{signal}"));
+    let lines = 1000;
+    let input = dir.write_lines("in.jsonl", text_lines(lines));
     let output = dir.path("out.jsonl");
     // Every request takes 10 to 30 ms, so the job lasts a few seconds at concurrency 8.
     let emulator = StandaloneEmulator::start("latency=10..30ms");
@@ -54,14 +104,13 @@ fn interrupted_then_resumed(signal: &str) {
     };
 
     let running = Running::start(batch(false));
-    wait_for_lines(&output, LINES / 4, Duration::from_secs(60));
+    wait_for_lines(&output, lines / 4, Duration::from_secs(60));
     running.signal(signal);
     let first = running.finish(Duration::from_secs(60));
     assert_eq!(first.code(), Some(130), "{}", first.stderr);
-    assert!(first.stderr.contains("interrupted"), "{}", first.stderr);
     let partial = results(&output);
-    assert!(partial.len() < LINES, "the signal came before the end");
-    let partial_ids = by_id(&partial);
+    assert!(partial.len() < lines, "the signal came before the end");
+    by_id(&partial);
     assert!(partial.iter().all(|r| r["ok"] == true));
     // Calls in flight at the signal finished within the grace period and were written:
     // the server answered exactly the lines in the file.
@@ -70,25 +119,23 @@ fn interrupted_then_resumed(signal: &str) {
     let second = Running::start(batch(true)).finish(Duration::from_secs(120));
     assert_eq!(second.code(), Some(0), "{}", second.stderr);
     let all = results(&output);
-    assert_eq!(all.len(), LINES, "compacted to one line per id");
+    assert_eq!(all.len(), lines, "compacted to one line per id");
     let all = by_id(&all);
-    for i in 0..LINES {
-        let result = &all[&format!("t{i}")];
-        assert_eq!(result["ok"], true, "{result}");
+    for i in 0..lines {
+        assert_eq!(all[&format!("t{i}")]["ok"], true);
     }
     // The resumed run called only the lines the first one had not finished.
-    assert_eq!(emulator.generation_requests(), LINES as u64);
-    assert!(partial_ids.keys().all(|id| all.contains_key(id)));
+    assert_eq!(emulator.generation_requests(), lines as u64);
 }
 
 #[test]
-fn sigint_half_way_then_resume_completes_the_job() {
-    interrupted_then_resumed("INT");
+fn sigint_during_a_faulty_mixed_job_then_resume_completes_it() {
+    mixed_job_interrupted_then_resumed("INT");
 }
 
 #[test]
-fn sigterm_half_way_then_resume_completes_the_job() {
-    interrupted_then_resumed("TERM");
+fn sigterm_then_resume_serves_each_line_once() {
+    text_job_interrupted_then_resumed("TERM");
 }
 
 #[test]

@@ -8,4 +8,5 @@ mod input_errors;
 mod interrupt;
 #[cfg(target_os = "linux")]
 mod memory;
+mod mixed;
 mod pipes;
