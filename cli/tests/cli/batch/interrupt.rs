@@ -3,14 +3,17 @@
 //! was not done. A second signal stops at once.
 
 use std::io::{BufRead as _, BufReader};
-use std::process::Stdio;
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+use serde_json::Value;
 
 use super::mixed;
 use crate::support::{JobDir, Running, StandaloneEmulator, by_id, results, text_lines};
 
 /// Waits until `path` holds at least `lines` lines.
-fn wait_for_lines(path: &std::path::Path, lines: usize, limit: Duration) {
+fn wait_for_lines(path: &Path, lines: usize, limit: Duration) {
     let started = Instant::now();
     loop {
         let written = std::fs::read_to_string(path)
@@ -25,6 +28,25 @@ fn wait_for_lines(path: &std::path::Path, lines: usize, limit: Duration) {
         );
         std::thread::sleep(Duration::from_millis(5));
     }
+}
+
+/// Runs `command` until `output` holds a quarter of `lines` lines, sends `signal`, checks
+/// that the run stopped with code 130 before the end, and returns the lines written.
+fn interrupt_a_quarter_in(
+    command: Command,
+    output: &Path,
+    lines: usize,
+    signal: &str,
+) -> Vec<Value> {
+    let running = Running::start(command);
+    wait_for_lines(output, lines / 4, Duration::from_secs(120));
+    running.signal(signal);
+    let first = running.finish(Duration::from_secs(60));
+    assert_eq!(first.code(), Some(130), "{}", first.stderr);
+    assert!(first.stderr.contains("interrupted"), "{}", first.stderr);
+    let partial = results(output);
+    assert!(partial.len() < lines, "the signal came before the end");
+    partial
 }
 
 /// The mixed job of 2,000 lines against an emulator failing 20% of requests, interrupted by
@@ -49,17 +71,7 @@ fn mixed_job_interrupted_then_resumed(signal: &str) {
         command
     };
 
-    let running = Running::start(batch(false));
-    wait_for_lines(&output, mixed::LINES / 4, Duration::from_secs(120));
-    running.signal(signal);
-    let first = running.finish(Duration::from_secs(60));
-    assert_eq!(first.code(), Some(130), "{}", first.stderr);
-    assert!(first.stderr.contains("interrupted"), "{}", first.stderr);
-    let partial = results(&output);
-    assert!(
-        partial.len() < mixed::LINES,
-        "the signal came before the end"
-    );
+    let partial = interrupt_a_quarter_in(batch(false), &output, mixed::LINES, signal);
     let partial = by_id(&partial);
 
     let second = Running::start(batch(true)).finish(Duration::from_secs(300));
@@ -103,13 +115,7 @@ fn text_job_interrupted_then_resumed(signal: &str) {
         command
     };
 
-    let running = Running::start(batch(false));
-    wait_for_lines(&output, lines / 4, Duration::from_secs(60));
-    running.signal(signal);
-    let first = running.finish(Duration::from_secs(60));
-    assert_eq!(first.code(), Some(130), "{}", first.stderr);
-    let partial = results(&output);
-    assert!(partial.len() < lines, "the signal came before the end");
+    let partial = interrupt_a_quarter_in(batch(false), &output, lines, signal);
     by_id(&partial);
     assert!(partial.iter().all(|r| r["ok"] == true));
     // Calls in flight at the signal finished within the grace period and were written:
@@ -171,7 +177,7 @@ fn a_second_interrupt_stops_at_once() {
         rest
     });
     let kill = |signal: &str| {
-        let status = std::process::Command::new("kill")
+        let status = Command::new("kill")
             .arg(format!("-{signal}"))
             .arg(child.id().to_string())
             .status()
