@@ -39,7 +39,7 @@ pub(crate) use units::parse_duration;
 
 use crate::failure::Failure;
 use exec::Runner;
-use ids::{Id, IdSet};
+use ids::{DoneIds, Id, IdSet};
 use input::{RawLine, Source};
 use job::InputError;
 use output::Output;
@@ -67,7 +67,7 @@ pub(crate) async fn run(
         resume::done_ids(&args.output)
             .map_err(|e| Failure::Usage(format!("cannot read {}: {e}", args.output.display())))?
     } else {
-        IdSet::default()
+        DoneIds::default()
     };
     let mode = match (args.resume, args.overwrite) {
         (true, _) => output::Mode::Append,
@@ -142,6 +142,9 @@ pub(crate) async fn run(
         }
         // Dropping the pipeline cancels the calls still in flight: they get no line.
     }
+    // The id sets are the only memory that grows with the input; compaction needs its own.
+    drop(seen);
+    drop(done);
     progress.finish();
     let cancelled = counters.in_flight();
     let flushed = output.finish();
@@ -225,7 +228,7 @@ fn classify(
     line: RawLine,
     media: bool,
     seen: &mut IdSet,
-    done: &IdSet,
+    done: &DoneIds,
     progress: &Progress,
 ) -> Option<Task> {
     let number = line.number;
@@ -251,7 +254,7 @@ fn classify(
         let error = InputError::new(id.clone(), number, "duplicate_id", message);
         return Some(Task::Now(Record::input_error(error)));
     }
-    if done.contains(&key) {
+    if done.contains(key) {
         progress.counters().skipped.fetch_add(1, Ordering::Relaxed);
         return None;
     }

@@ -1,5 +1,6 @@
 //! `--resume`: which ids an earlier run finished, and compacting the output afterwards so that
-//! each id keeps one line. Both read the output as a stream, holding only 128-bit id keys.
+//! each id keeps one line. Both read the output as a stream and hold, per line, a 128-bit id
+//! key (and for compaction its line index) in a sorted list, never the lines themselves.
 
 use std::fs::File;
 use std::io::{self, BufRead as _, BufReader, BufWriter, Write as _};
@@ -8,7 +9,7 @@ use std::path::Path;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::ids::{Id, IdKey, IdMap, IdSet};
+use super::ids::{DoneIds, Id, IdKey};
 
 /// The part of an output line that matters here.
 #[derive(Deserialize)]
@@ -44,18 +45,18 @@ fn for_each_line(
 /// The ids with an `"ok": true` line in the output at `path` (none when it does not exist).
 ///
 /// Fails when the file exists but cannot be read.
-pub(crate) fn done_ids(path: &Path) -> io::Result<IdSet> {
-    let mut done = IdSet::default();
+pub(crate) fn done_ids(path: &Path) -> io::Result<DoneIds> {
+    let mut done = Vec::new();
     if !path.exists() {
-        return Ok(done);
+        return Ok(DoneIds::default());
     }
     for_each_line(path, |_, line| {
         if let Some((key, true)) = probe(line) {
-            done.insert(key);
+            done.push(key);
         }
         Ok(())
     })?;
-    Ok(done)
+    Ok(DoneIds::new(done))
 }
 
 /// What compaction did.
@@ -75,31 +76,37 @@ pub(crate) struct Compaction {
 ///
 /// Fails on any IO error; the old file is then left as it was.
 pub(crate) fn compact(path: &Path) -> io::Result<Compaction> {
-    let mut chosen: IdMap<(u64, bool)> = IdMap::default();
+    // Every result line as (id key, line index, ok), sorted by key and then index: each id's
+    // lines end up side by side, oldest first.
+    let mut entries: Vec<(IdKey, u64, bool)> = Vec::new();
     let mut lines = 0u64;
     for_each_line(path, |index, line| {
         lines += 1;
         if let Some((key, ok)) = probe(line) {
-            let entry = chosen.entry(key).or_insert((index, ok));
-            if ok || !entry.1 {
-                *entry = (index, ok);
-            }
+            entries.push((key, index, ok));
         }
         Ok(())
     })?;
-    let kept = chosen.len() as u64;
+    entries.sort_unstable();
+    let mut keep = vec![0u64; usize::try_from(lines.div_ceil(64)).unwrap_or(0)];
+    let mut kept = 0u64;
+    for group in entries.chunk_by(|a, b| a.0 == b.0) {
+        // The latest success, or else the latest line.
+        let chosen = group.iter().rev().find(|e| e.2).or(group.last());
+        if let Some(&(_, index, _)) = chosen
+            && let Some(word) = keep.get_mut(usize::try_from(index / 64).unwrap_or(usize::MAX))
+        {
+            *word |= 1 << (index % 64);
+            kept += 1;
+        }
+    }
+    drop(entries);
     let report = Compaction {
         kept,
         dropped: lines - kept,
     };
     if report.dropped == 0 {
         return Ok(report);
-    }
-    let mut keep = vec![0u64; usize::try_from(lines.div_ceil(64)).unwrap_or(0)];
-    for (index, _) in chosen.into_values() {
-        if let Some(word) = keep.get_mut(usize::try_from(index / 64).unwrap_or(usize::MAX)) {
-            *word |= 1 << (index % 64);
-        }
     }
     let kept_line = |index: u64| {
         keep.get(usize::try_from(index / 64).unwrap_or(usize::MAX))
