@@ -14,7 +14,10 @@ const AFTER_HELP: &str = r#"INPUT: one JSON object per line (blank lines are ign
   kind: text | chat | image | speech. chat takes "prompt" (one user message) or "messages".
   id: a string or an integer, unique in the file; default: the line number (give explicit
       ids if the file may change between --resume runs).
-  priority: critical | high | normal (default) | low.
+  priority: critical | high | normal (default) | low. Among calls waiting at the same time
+      (for a --rate slot, or after the server asked to slow down), higher classes go first.
+      Lines are read in order with --concurrency of them in flight, so a priority reorders
+      calls in flight, never lines not yet read: put urgent lines first or in their own job.
   params (unknown names are errors):
     text:   seed, system, temperature, top_p, presence_penalty, frequency_penalty, json, private, model
     chat:   system, temperature, top_p, max_tokens, seed, json, stop, presence_penalty,

@@ -10,7 +10,9 @@
 //!    receives its result (success or error) without a request of its own;
 //! 3. **scheduler** — a permit, by priority with aging (queued calls wait as [`Step::Pending`]);
 //! 4. **rate limiter** — pacing per endpoint kind and key tier ([`Step::Wait`]), or a typed
-//!    error at once when the wait would pass the call's deadline;
+//!    error at once when the wait would pass the call's deadline. Calls waiting for the same
+//!    limiter take its slots by priority with aging, like permits: only the first in line
+//!    waits for the next slot, the others until they are first;
 //! 5. **circuit breaker** — an open breaker fails the call fast;
 //! 6. **attempt** — [`Step::Send`]; the outcome feeds the breaker, the limiter (429s slow it
 //!    down) and the retry policy, which may schedule another attempt after a backoff
@@ -60,7 +62,8 @@ use crate::policy::limiter::Hold;
 use crate::policy::metrics::{BreakerStatus, Metrics, MetricsSnapshot};
 use crate::policy::retry::RetryDecision;
 use crate::policy::{
-    Breaker, BreakerState, Cache, CacheKey, Limiter, RetryBudget, RetryPolicy, Scheduler,
+    Breaker, BreakerState, Cache, CacheKey, Limiter, PriorityQueue, RetryBudget, RetryPolicy,
+    Scheduler,
 };
 use crate::secret::ApiKey;
 use slots::Slots;
@@ -150,6 +153,8 @@ struct Call {
     store: Option<CacheKey>,
     permit: bool,
     limiter_held: bool,
+    /// In line for a limiter slot (in `Engine::pacing`).
+    pacing: bool,
     pass: Option<Pass>,
     attempt_started: Instant,
     waited: bool,
@@ -169,6 +174,8 @@ pub struct Engine {
     breakers: Option<Vec<Breaker>>,
     limiters: Vec<Limiter>,
     generation: Option<Limiter>,
+    /// Calls waiting for a limiter slot, one line per group of endpoints sharing a limiter.
+    pacing: Vec<PriorityQueue<CallId>>,
     slot_waiters: Vec<CallId>,
     cache: Cache<Output>,
     flights: HashMap<CacheKey, Flight>,
@@ -198,6 +205,9 @@ impl Engine {
                 .map(|l| Limiter::new(*l))
                 .collect(),
             generation: config.limits.generation.map(Limiter::new),
+            pacing: (0..PACING_GROUPS)
+                .map(|_| PriorityQueue::new(config.scheduler.aging))
+                .collect(),
             slot_waiters: Vec::new(),
             cache: Cache::new(config.cache.max_bytes),
             flights: HashMap::new(),
@@ -231,6 +241,7 @@ impl Engine {
             store: None,
             permit: false,
             limiter_held: false,
+            pacing: false,
             pass: None,
             attempt_started: now,
             waited: false,
@@ -346,16 +357,32 @@ impl Engine {
         call.state = State::Ready;
         let endpoint = call.prepared.endpoint();
         let deadline = call.deadline;
+        let group = self.pacing_group(endpoint);
         match self.check_limits(endpoint, now) {
-            Ok(()) => {}
+            Ok(()) => {
+                if let Some(first) = self.first_in_line(group, id, now) {
+                    // A more urgent call waits for this limiter and may go now: it goes
+                    // first; this one waits until it is first in line.
+                    self.woken.push(first);
+                    self.join_pacing(id, group, now);
+                    return deadline.map_or(Step::Pending, Step::Wait);
+                }
+            }
             Err(Hold::Until(at)) => {
                 if deadline.is_some_and(|d| at >= d) {
                     let error = Error::rate_limited(at.saturating_duration_since(now));
                     self.finish(id, Err(error), now, false);
                     return self.step(id, now);
                 }
-                self.note_wait(id);
-                return Step::Wait(at);
+                self.join_pacing(id, group, now);
+                match self.pacing[group].peek(now) {
+                    Some(first) if first == id => return Step::Wait(at),
+                    // Aging may have made another call first since it was last woken: wake
+                    // it, so that the first in line always waits for the slot itself.
+                    Some(first) => self.woken.push(first),
+                    None => {}
+                }
+                return deadline.map_or(Step::Pending, Step::Wait);
             }
             Err(Hold::Slot) => {
                 self.note_wait(id);
@@ -379,6 +406,7 @@ impl Engine {
             }
         }
         self.take_limits(endpoint, now);
+        self.leave_pacing(id, group, now);
         let attempt_timeout = self.config.attempt_timeout;
         let Some(call) = self.calls.get_mut(id) else {
             return Step::Done(Err(unknown_call()));
@@ -653,6 +681,51 @@ impl Engine {
         }
     }
 
+    /// The line for `endpoint`'s limiters: endpoints sharing the generation limiter share
+    /// one; the others have one each.
+    fn pacing_group(&self, endpoint: EndpointKind) -> usize {
+        if self.generation.is_some() && Self::uses_generation_limit(endpoint) {
+            0
+        } else {
+            1 + endpoint.index()
+        }
+    }
+
+    /// The call first in `group`'s line when it is not `id` and could pass its limiters at
+    /// `now` (a first call held back by a limiter of its own does not hold the others).
+    fn first_in_line(&self, group: usize, id: CallId, now: Instant) -> Option<CallId> {
+        let first = self.pacing[group].peek(now).filter(|first| *first != id)?;
+        let endpoint = self.calls.get(first)?.prepared.endpoint();
+        self.check_limits(endpoint, now).is_ok().then_some(first)
+    }
+
+    /// Puts `id` in `group`'s line for a limiter slot, unless it is there already.
+    fn join_pacing(&mut self, id: CallId, group: usize, now: Instant) {
+        self.note_wait(id);
+        if let Some(call) = self.calls.get_mut(id)
+            && !call.pacing
+        {
+            call.pacing = true;
+            let priority = call.options.priority;
+            self.pacing[group].push(id, priority, now);
+        }
+    }
+
+    /// Takes `id` out of `group`'s line (it passed, or it ended) and wakes the call now first,
+    /// which alone waits for the limiter's next slot.
+    fn leave_pacing(&mut self, id: CallId, group: usize, now: Instant) {
+        let Some(call) = self.calls.get_mut(id) else {
+            return;
+        };
+        if !std::mem::take(&mut call.pacing) {
+            return;
+        }
+        self.pacing[group].remove(id);
+        if let Some(first) = self.pacing[group].peek(now) {
+            self.woken.push(first);
+        }
+    }
+
     fn note_running(&mut self) {
         let running = self.scheduler.running() as u64;
         self.metrics.max_in_flight = self.metrics.max_in_flight.max(running);
@@ -844,10 +917,13 @@ impl Engine {
     /// Frees what a call holds: its queue place, flight, limiter tokens, breaker pass and
     /// permit. A flight it led passes to a follower unless the result is being shared.
     fn release(&mut self, id: CallId, now: Instant, sharing: bool, outcome: Outcome) {
+        let Some(endpoint) = self.calls.get(id).map(|call| call.prepared.endpoint()) else {
+            return;
+        };
+        self.leave_pacing(id, self.pacing_group(endpoint), now);
         let Some(call) = self.calls.get_mut(id) else {
             return;
         };
-        let endpoint = call.prepared.endpoint();
         let took = now.saturating_duration_since(call.attempt_started);
         let state = std::mem::replace(&mut call.state, State::Ready);
         let permit = std::mem::take(&mut call.permit);
@@ -932,6 +1008,10 @@ impl Engine {
         }
     }
 }
+
+/// Lines for limiter slots: one for the endpoints sharing the generation limiter, one for each
+/// endpoint kind on its own.
+const PACING_GROUPS: usize = 1 + EndpointKind::ALL.len();
 
 /// What an attempt's result says about the service's health.
 fn health(result: &Result<Output, Error>) -> Outcome {

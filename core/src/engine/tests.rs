@@ -80,6 +80,16 @@ impl Rig {
         }
     }
 
+    /// Whether `id` waits to be woken: no step of its own before its deadline (a minute or
+    /// more away in these tests).
+    fn parked(&mut self, id: CallId, ms: u64) -> bool {
+        match self.engine.poll(id, self.at(ms)) {
+            Step::Pending => true,
+            Step::Wait(at) if at >= self.at(ms + 60_000) => true,
+            _ => false,
+        }
+    }
+
     fn woken(&mut self) -> Vec<CallId> {
         let mut out = Vec::new();
         self.engine.take_woken(&mut out);
@@ -406,6 +416,72 @@ fn a_429_pauses_the_limiter() {
     assert!(r.done(a, 10).unwrap_err().is_rate_limited());
     let b = r.text("b", CallOptions::default(), 20);
     assert!(matches!(r.engine.poll(b, r.at(20)), Step::Wait(at) if at == r.at(2010)));
+}
+
+#[test]
+fn limiter_slots_go_by_priority_to_the_first_in_line() {
+    let mut r = rig(|c| {
+        c.limits = LimiterConfig::unlimited().generation(Some(RateLimit::per_second(10.0, 1)))
+    });
+    let first = r.text("first", CallOptions::default(), 0);
+    r.send(first, 0);
+    let low = r.text("low", CallOptions::default().priority(Priority::Low), 0);
+    let normal = r.text("normal", CallOptions::default(), 0);
+    let critical = r.text(
+        "critical",
+        CallOptions::default().priority(Priority::Critical),
+        0,
+    );
+    // Each arrives first in line (more urgent than those before it) and waits for the next
+    // slot, at 100 ms.
+    for call in [low, normal, critical] {
+        assert!(matches!(r.engine.poll(call, r.at(0)), Step::Wait(at) if at == r.at(100)));
+    }
+    // At 100 ms the low and normal calls wake first, but the critical one is first in line:
+    // it is woken and goes; they wait to be woken in turn.
+    let _ = r.woken();
+    assert!(r.parked(low, 100));
+    assert_eq!(r.woken(), vec![critical]);
+    assert!(r.parked(normal, 100));
+    assert_eq!(r.woken(), vec![critical]);
+    r.send(critical, 100);
+    // The critical call left the line: the next first (normal) is woken to wait for 200 ms.
+    assert_eq!(r.woken(), vec![normal]);
+    assert!(matches!(r.engine.poll(normal, r.at(100)), Step::Wait(at) if at == r.at(200)));
+    // A call that is not first and polls wakes the first, which waits for the slot itself.
+    assert!(r.parked(low, 150));
+    assert_eq!(r.woken(), vec![normal]);
+    r.send(normal, 200);
+    assert_eq!(r.woken(), vec![low]);
+    r.send(low, 300);
+    assert!(r.woken().is_empty());
+    assert_eq!(r.engine.metrics(r.at(300)).limiter_waits, 3);
+}
+
+#[test]
+fn a_call_leaving_the_line_hands_the_wait_on() {
+    let mut r = rig(|c| {
+        c.limits = LimiterConfig::unlimited().generation(Some(RateLimit::per_second(10.0, 1)))
+    });
+    let first = r.text("first", CallOptions::default(), 0);
+    r.send(first, 0);
+    let high = r.text("high", CallOptions::default().priority(Priority::High), 0);
+    let normal = r.text("normal", CallOptions::default(), 0);
+    assert!(matches!(r.engine.poll(high, r.at(0)), Step::Wait(_)));
+    assert!(r.parked(normal, 0));
+    let _ = r.woken();
+    // The first in line is cancelled: the next one is woken and takes over the wait.
+    r.engine.cancel(high, r.at(50));
+    assert!(r.woken().contains(&normal));
+    assert!(matches!(r.engine.poll(normal, r.at(50)), Step::Wait(at) if at == r.at(100)));
+    r.send(normal, 100);
+    // Model lists have a line of their own and never wait behind generations.
+    let models = r.engine.submit(
+        r.encoder.models(ModelKind::Image).unwrap(),
+        CallOptions::default(),
+        r.at(100),
+    );
+    r.send(models, 100);
 }
 
 #[test]

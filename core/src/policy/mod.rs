@@ -17,4 +17,4 @@ pub use cache::{Cache, CacheConfig, CacheKey};
 pub use limiter::{Limiter, RateLimit};
 pub use metrics::{BreakerStatus, LatencySummary, MetricsSnapshot};
 pub use retry::{BudgetConfig, Jitter, RetryBudget, RetryPolicy};
-pub use scheduler::{Priority, Scheduler, SchedulerConfig};
+pub use scheduler::{Priority, PriorityQueue, Scheduler, SchedulerConfig};

@@ -73,37 +73,28 @@ struct Waiting<Id> {
     seq: u64,
 }
 
-/// Permits and the priority queues of calls waiting for one.
+/// Calls waiting for something, served by priority with aging and first in, first out
+/// within a class. The scheduler queues calls for permits with it; the engine queues calls
+/// for the rate limiter's next slot with it.
 #[derive(Debug, Clone)]
-pub struct Scheduler<Id> {
-    config: SchedulerConfig,
+pub struct PriorityQueue<Id> {
     queues: [VecDeque<Waiting<Id>>; 4],
-    running: usize,
+    aging: Duration,
     seq: u64,
 }
 
-impl<Id: Copy + PartialEq> Scheduler<Id> {
-    /// No call running, none queued.
-    pub fn new(config: SchedulerConfig) -> Self {
+impl<Id: Copy + PartialEq> PriorityQueue<Id> {
+    /// An empty queue in which a call rises one class per `aging` waited.
+    pub fn new(aging: Duration) -> Self {
         Self {
-            config,
             queues: Default::default(),
-            running: 0,
+            aging,
             seq: 0,
         }
     }
 
-    /// Takes a permit at once if one is free and nobody is queued ahead.
-    pub fn try_admit(&mut self) -> bool {
-        if self.running < self.config.max_concurrent.max(1) && self.queued() == 0 {
-            self.running += 1;
-            return true;
-        }
-        false
-    }
-
-    /// Queues a call for a permit.
-    pub fn enqueue(&mut self, id: Id, priority: Priority, now: Instant) {
+    /// Queues `id` at the back of its class.
+    pub fn push(&mut self, id: Id, priority: Priority, now: Instant) {
         self.seq += 1;
         self.queues[priority.rank()].push_back(Waiting {
             id,
@@ -112,7 +103,7 @@ impl<Id: Copy + PartialEq> Scheduler<Id> {
         });
     }
 
-    /// Removes a queued call (cancelled or timed out). Returns whether it was queued.
+    /// Removes `id`. Returns whether it was queued.
     pub fn remove(&mut self, id: Id) -> bool {
         for queue in &mut self.queues {
             if let Some(at) = queue.iter().position(|w| w.id == id) {
@@ -123,19 +114,21 @@ impl<Id: Copy + PartialEq> Scheduler<Id> {
         false
     }
 
-    /// Returns a permit.
-    pub fn release(&mut self) {
-        self.running = self.running.saturating_sub(1);
+    /// The call to serve next at `now`: the head of the most urgent class, counting each
+    /// head's promotion by aging; the longest waiting on a tie.
+    pub fn peek(&self, now: Instant) -> Option<Id> {
+        self.best(now).map(|(_, id)| id)
     }
 
-    /// If a permit is free, the queued call that should run next, which now holds it.
-    pub fn next(&mut self, now: Instant) -> Option<Id> {
-        if self.running >= self.config.max_concurrent.max(1) {
-            return None;
-        }
-        let aging = self.config.aging.as_nanos().max(1);
-        let best = self
-            .queues
+    /// Removes and returns the call to serve next at `now` (see [`peek`](Self::peek)).
+    pub fn pop(&mut self, now: Instant) -> Option<Id> {
+        let (rank, _) = self.best(now)?;
+        self.queues[rank].pop_front().map(|w| w.id)
+    }
+
+    fn best(&self, now: Instant) -> Option<(usize, Id)> {
+        let aging = self.aging.as_nanos().max(1);
+        self.queues
             .iter()
             .enumerate()
             .filter_map(|(rank, queue)| {
@@ -143,12 +136,73 @@ impl<Id: Copy + PartialEq> Scheduler<Id> {
                 let waited = now.saturating_duration_since(head.since).as_nanos() / aging;
                 let promoted = i64::try_from(waited).unwrap_or(i64::MAX);
                 let effective = i64::try_from(rank).unwrap_or(0).saturating_sub(promoted);
-                Some((effective, head.seq, rank))
+                Some((effective, head.seq, rank, head.id))
             })
-            .min()?;
-        let waiting = self.queues[best.2].pop_front()?;
+            .min_by_key(|&(effective, seq, _, _)| (effective, seq))
+            .map(|(_, _, rank, id)| (rank, id))
+    }
+
+    /// Calls queued.
+    pub fn len(&self) -> usize {
+        self.queues.iter().map(VecDeque::len).sum()
+    }
+
+    /// Whether no call is queued.
+    pub fn is_empty(&self) -> bool {
+        self.queues.iter().all(VecDeque::is_empty)
+    }
+}
+
+/// Permits and the priority queue of calls waiting for one.
+#[derive(Debug, Clone)]
+pub struct Scheduler<Id> {
+    max_concurrent: usize,
+    queue: PriorityQueue<Id>,
+    running: usize,
+}
+
+impl<Id: Copy + PartialEq> Scheduler<Id> {
+    /// No call running, none queued.
+    pub fn new(config: SchedulerConfig) -> Self {
+        Self {
+            max_concurrent: config.max_concurrent.max(1),
+            queue: PriorityQueue::new(config.aging),
+            running: 0,
+        }
+    }
+
+    /// Takes a permit at once if one is free and nobody is queued ahead.
+    pub fn try_admit(&mut self) -> bool {
+        if self.running < self.max_concurrent && self.queue.is_empty() {
+            self.running += 1;
+            return true;
+        }
+        false
+    }
+
+    /// Queues a call for a permit.
+    pub fn enqueue(&mut self, id: Id, priority: Priority, now: Instant) {
+        self.queue.push(id, priority, now);
+    }
+
+    /// Removes a queued call (cancelled or timed out). Returns whether it was queued.
+    pub fn remove(&mut self, id: Id) -> bool {
+        self.queue.remove(id)
+    }
+
+    /// Returns a permit.
+    pub fn release(&mut self) {
+        self.running = self.running.saturating_sub(1);
+    }
+
+    /// If a permit is free, the queued call that should run next, which now holds it.
+    pub fn next(&mut self, now: Instant) -> Option<Id> {
+        if self.running >= self.max_concurrent {
+            return None;
+        }
+        let id = self.queue.pop(now)?;
         self.running += 1;
-        Some(waiting.id)
+        Some(id)
     }
 
     /// Calls holding permits.
@@ -158,7 +212,7 @@ impl<Id: Copy + PartialEq> Scheduler<Id> {
 
     /// Calls waiting for a permit.
     pub fn queued(&self) -> usize {
-        self.queues.iter().map(VecDeque::len).sum()
+        self.queue.len()
     }
 }
 

@@ -12,7 +12,7 @@ use blossom_core::policy::{BreakerConfig, BreakerStatus, Priority, RateLimit, Re
 use blossom_emulator::{EmulatorConfig, FaultSpec};
 
 use crate::conform;
-use crate::harness::Settings;
+use crate::harness::{Harness, Settings};
 
 fn faulty(spec: &'static str) -> impl Fn() -> EmulatorConfig {
     move || {
@@ -257,49 +257,63 @@ fn cache_hits_skip_the_server() {
     });
 }
 
+/// A blocker, then three low and three critical calls, all started at once; returns the
+/// order in which they finished, by kind.
+fn finishing_order(h: &dyn Harness) -> Vec<String> {
+    let mut calls = vec![(text("blocker"), CallOptions::default())];
+    for i in 0..3 {
+        calls.push((
+            text(format!("low {i}")),
+            CallOptions::default().priority(Priority::Low),
+        ));
+    }
+    for i in 0..3 {
+        calls.push((
+            text(format!("critical {i}")),
+            CallOptions::default().priority(Priority::Critical),
+        ));
+    }
+    let mut finished: Vec<(Instant, String)> = h
+        .concurrent(calls)
+        .into_iter()
+        .map(|(at, r)| (at, text_of(&r.unwrap())))
+        .collect();
+    finished.sort();
+    let order: Vec<String> = finished
+        .iter()
+        .map(|(_, t)| {
+            ["blocker", "critical", "low"]
+                .into_iter()
+                .find(|k| t.contains(k))
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(
+        order,
+        [
+            "blocker", "critical", "critical", "critical", "low", "low", "low"
+        ]
+    );
+    order
+}
+
 #[test]
 fn critical_calls_go_first() {
     let settings = Settings {
         max_concurrent: Some(1),
         ..Settings::default()
     };
-    conform(faulty("latency=40ms"), settings, |h, _| {
-        let mut calls = vec![(text("blocker"), CallOptions::default())];
-        for i in 0..3 {
-            calls.push((
-                text(format!("low {i}")),
-                CallOptions::default().priority(Priority::Low),
-            ));
-        }
-        for i in 0..3 {
-            calls.push((
-                text(format!("critical {i}")),
-                CallOptions::default().priority(Priority::Critical),
-            ));
-        }
-        let results = h.concurrent(calls);
-        let mut finished: Vec<(Instant, String)> = results
-            .into_iter()
-            .map(|(at, r)| (at, text_of(&r.unwrap())))
-            .collect();
-        finished.sort();
-        let order: Vec<&str> = finished
-            .iter()
-            .map(|(_, t)| {
-                ["blocker", "critical", "low"]
-                    .into_iter()
-                    .find(|k| t.contains(k))
-                    .unwrap()
-            })
-            .collect();
-        assert_eq!(
-            order,
-            [
-                "blocker", "critical", "critical", "critical", "low", "low", "low"
-            ]
-        );
-        order.into_iter().map(str::to_owned).collect::<Vec<_>>()
-    });
+    conform(faulty("latency=40ms"), settings, |h, _| finishing_order(h));
+}
+
+#[test]
+fn critical_calls_take_the_next_rate_limited_slots() {
+    let settings = Settings {
+        limits: Some(LimiterConfig::unlimited().generation(Some(RateLimit::per_second(10.0, 1)))),
+        ..Settings::default()
+    };
+    conform(plain, settings, |h, _| finishing_order(h));
 }
 
 #[test]

@@ -109,3 +109,45 @@ fn rate_paces_the_calls() {
         finished.took
     );
 }
+
+#[test]
+fn under_a_rate_urgent_lines_take_the_next_slots() {
+    let dir = JobDir::new("priority");
+    let line = |id: String, priority: &str| {
+        format!(r#"{{"id":"{id}","kind":"text","prompt":"{id}","priority":"{priority}"}}"#)
+    };
+    let lines = (0..8)
+        .map(|i| line(format!("low{i}"), "low"))
+        .chain((0..4).map(|i| line(format!("critical{i}"), "critical")));
+    let input = dir.write_lines("in.jsonl", lines);
+    let output = dir.path("out.jsonl");
+    let mut command = crate::support::blossom();
+    command
+        .args([
+            "--emulator",
+            "batch",
+            "--rate",
+            "4/s",
+            "--concurrency",
+            "12",
+        ])
+        .args(["-q", "-o"])
+        .arg(&output)
+        .arg(&input);
+    let finished = run(command, Duration::from_secs(60));
+    assert_eq!(finished.code(), Some(0), "{}", finished.stderr);
+    let order: Vec<String> = results(&output)
+        .iter()
+        .map(|r| r["id"].as_str().unwrap().to_owned())
+        .collect();
+    // A burst of 4 (all low: they came first), then one call every 250 ms: the critical
+    // lines, read after all the low ones, take the next four slots.
+    assert!(
+        order[..4].iter().all(|id| id.starts_with("low")),
+        "{order:?}"
+    );
+    assert!(
+        order[4..8].iter().all(|id| id.starts_with("critical")),
+        "{order:?}"
+    );
+}
