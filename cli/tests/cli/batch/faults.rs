@@ -1,6 +1,7 @@
 //! A mixed batch against a standalone emulator that fails 20% of requests: every line gets
 //! exactly one result, successes are right, the errors that cannot be retried are typed, and
-//! the emulator saw the attempts the results report. Also `--fail-fast` and `--rate`.
+//! the emulator saw the attempts the results report. Also `--fail-fast`, and `--rate` with
+//! priorities.
 
 use std::time::Duration;
 
@@ -82,36 +83,7 @@ fn fail_fast_stops_taking_lines_after_the_first_failed_call() {
 }
 
 #[test]
-fn rate_paces_the_calls() {
-    let dir = JobDir::new("rate");
-    let input = dir.write_lines("in.jsonl", crate::support::text_lines(12));
-    let output = dir.path("out.jsonl");
-    let mut command = crate::support::blossom();
-    command
-        .args([
-            "--emulator",
-            "batch",
-            "--rate",
-            "4/s",
-            "--concurrency",
-            "12",
-        ])
-        .args(["-q", "-o"])
-        .arg(&output)
-        .arg(&input);
-    let finished = run(command, Duration::from_secs(60));
-    assert_eq!(finished.code(), Some(0), "{}", finished.stderr);
-    assert_eq!(results(&output).len(), 12);
-    // A burst of 4, then 8 calls 250 ms apart: at least 2 s, whatever the machine.
-    assert!(
-        finished.took >= Duration::from_millis(1900),
-        "12 calls at 4/s took {:?}",
-        finished.took
-    );
-}
-
-#[test]
-fn under_a_rate_urgent_lines_take_the_next_slots() {
+fn rate_paces_the_calls_and_urgent_lines_take_the_next_slots() {
     let dir = JobDir::new("priority");
     let line = |id: String, priority: &str| {
         format!(r#"{{"id":"{id}","kind":"text","prompt":"{id}","priority":"{priority}"}}"#)
@@ -136,12 +108,18 @@ fn under_a_rate_urgent_lines_take_the_next_slots() {
         .arg(&input);
     let finished = run(command, Duration::from_secs(60));
     assert_eq!(finished.code(), Some(0), "{}", finished.stderr);
+    // A burst of 4, then 8 calls 250 ms apart: at least 2 s, whatever the machine.
+    assert!(
+        finished.took >= Duration::from_millis(1900),
+        "12 calls at 4/s took {:?}",
+        finished.took
+    );
     let order: Vec<String> = results(&output)
         .iter()
         .map(|r| r["id"].as_str().unwrap().to_owned())
         .collect();
-    // A burst of 4 (all low: they came first), then one call every 250 ms: the critical
-    // lines, read after all the low ones, take the next four slots.
+    // The burst went to low lines (they came first); the critical lines, read after all
+    // the low ones, take the next four slots.
     assert!(
         order[..4].iter().all(|id| id.starts_with("low")),
         "{order:?}"
