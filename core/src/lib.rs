@@ -61,6 +61,8 @@ pub mod policy;
 pub mod prelude;
 mod secret;
 pub mod sse;
+#[cfg(test)]
+mod testing;
 
 pub use config::{
     BaseUrl, ClientConfig, DEFAULT_BASE_URL, DEFAULT_USER_AGENT, ENV_API_KEY, ENV_BASE_URL,

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use axum::extract::Request;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue, Method, header};
 use serde_json::Value;
@@ -35,20 +35,8 @@ struct Speech {
 }
 
 /// `GET /audio/{text}`.
-pub(crate) async fn get(app: Arc<AppState>, request: Request) -> Response {
-    handle_get(&app, request)
-        .await
-        .unwrap_or_else(IntoResponse::into_response)
-}
-
-/// `POST /v1/audio/speech`.
-pub(crate) async fn speech(app: Arc<AppState>, request: Request) -> Response {
-    handle_post(&app, request)
-        .await
-        .unwrap_or_else(IntoResponse::into_response)
-}
-
-async fn handle_get(app: &AppState, request: Request) -> Result<Response, ApiError> {
+pub(crate) async fn get(app: Arc<AppState>, request: Request) -> Result<Response, ApiError> {
+    let app: &AppState = &app;
     let (parts, _body) = request.into_parts();
     let query = Query::parse(parts.uri.query());
     let key = auth::authenticate(&parts.headers, &query)?;
@@ -73,7 +61,9 @@ async fn handle_get(app: &AppState, request: Request) -> Result<Response, ApiErr
     .await
 }
 
-async fn handle_post(app: &AppState, request: Request) -> Result<Response, ApiError> {
+/// `POST /v1/audio/speech`.
+pub(crate) async fn speech(app: Arc<AppState>, request: Request) -> Result<Response, ApiError> {
+    let app: &AppState = &app;
     let (parts, body) = request.into_parts();
     let query = Query::parse(parts.uri.query());
     let key = auth::authenticate(&parts.headers, &query)?;

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use axum::extract::Request;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue};
 
@@ -20,13 +20,11 @@ use crate::sse;
 use crate::state::AppState;
 
 /// The handler.
-pub(crate) async fn completions(app: Arc<AppState>, request: Request) -> Response {
-    handle(&app, request)
-        .await
-        .unwrap_or_else(IntoResponse::into_response)
-}
-
-async fn handle(app: &AppState, request: Request) -> Result<Response, ApiError> {
+pub(crate) async fn completions(
+    app: Arc<AppState>,
+    request: Request,
+) -> Result<Response, ApiError> {
+    let app: &AppState = &app;
     let (parts, body) = request.into_parts();
     let query = Query::parse(parts.uri.query());
     let key = auth::authenticate(&parts.headers, &query)?;

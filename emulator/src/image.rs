@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use axum::extract::Request;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue, StatusCode, header};
 
@@ -36,17 +36,13 @@ struct ImageRequest {
 }
 
 /// `GET /image/{prompt}`.
-pub(crate) async fn get(app: Arc<AppState>, request: Request) -> Response {
-    handle(&app, request, "/image")
-        .await
-        .unwrap_or_else(IntoResponse::into_response)
+pub(crate) async fn get(app: Arc<AppState>, request: Request) -> Result<Response, ApiError> {
+    handle(&app, request, "/image").await
 }
 
 /// `GET /prompt/{prompt}` (legacy image host path).
-pub(crate) async fn get_legacy(app: Arc<AppState>, request: Request) -> Response {
-    handle(&app, request, "/prompt")
-        .await
-        .unwrap_or_else(IntoResponse::into_response)
+pub(crate) async fn get_legacy(app: Arc<AppState>, request: Request) -> Result<Response, ApiError> {
+    handle(&app, request, "/prompt").await
 }
 
 async fn handle(app: &AppState, request: Request, prefix: &str) -> Result<Response, ApiError> {

@@ -27,8 +27,9 @@ use crate::state::AppState;
 use crate::stats::{NOT_FOUND_LABEL, RouteLabel};
 use crate::{audio, chat, control, image, models, text};
 
-/// Wraps an `async fn(Arc<AppState>, Request) -> Response` as a handler that runs through
-/// the fault step and whose response carries its route label for the stats.
+/// Wraps an `async fn(Arc<AppState>, Request)` returning a response (or a `Result` with an
+/// [`ApiError`]) as a handler that runs through the fault step and whose response carries
+/// its route label for the stats.
 macro_rules! api {
     ($label:expr, $generates:expr, $handler:path) => {
         |State(app): State<Arc<AppState>>, request: Request| async move {

@@ -8,7 +8,7 @@
 use std::sync::Arc;
 
 use axum::extract::Request;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use bytes::Bytes;
 use http::{HeaderValue, Method, header};
 use serde_json::{Map, Value, json};
@@ -26,20 +26,8 @@ use crate::sse;
 use crate::state::AppState;
 
 /// `GET /text/{prompt}` (and `GET /text/` with an empty prompt, which is a 400).
-pub(crate) async fn get(app: Arc<AppState>, request: Request) -> Response {
-    handle_get(&app, request)
-        .await
-        .unwrap_or_else(IntoResponse::into_response)
-}
-
-/// `POST /text`.
-pub(crate) async fn post(app: Arc<AppState>, request: Request) -> Response {
-    handle_post(&app, request)
-        .await
-        .unwrap_or_else(IntoResponse::into_response)
-}
-
-async fn handle_get(app: &AppState, request: Request) -> Result<Response, ApiError> {
+pub(crate) async fn get(app: Arc<AppState>, request: Request) -> Result<Response, ApiError> {
+    let app: &AppState = &app;
     let (parts, _body) = request.into_parts();
     let query = Query::parse(parts.uri.query());
     let key = auth::authenticate(&parts.headers, &query)?;
@@ -52,7 +40,9 @@ async fn handle_get(app: &AppState, request: Request) -> Result<Response, ApiErr
     answer(app, &key, chat, cache_key, &query).await
 }
 
-async fn handle_post(app: &AppState, request: Request) -> Result<Response, ApiError> {
+/// `POST /text`.
+pub(crate) async fn post(app: Arc<AppState>, request: Request) -> Result<Response, ApiError> {
+    let app: &AppState = &app;
     let (parts, body) = request.into_parts();
     let query = Query::parse(parts.uri.query());
     let key = auth::authenticate(&parts.headers, &query)?;

@@ -9,6 +9,8 @@
 
 // A test crate root resolves `mod x;` next to itself, so the files under `http/` are
 // named explicitly (and Cargo does not build them as separate test binaries).
+#[path = "http/binary.rs"]
+mod binary;
 #[path = "http/client.rs"]
 mod client;
 

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use blossom_core::ClientConfig;
 use blossom_core::api::TextRequest;
 use blossom_core::codec::Encoder;
-use blossom_core::drive::{Transport, read_body};
+use blossom_core::drive::{Client, Runtime, Transport, read_body};
 use blossom_emulator::{DEMO_SECRET_KEY, Emulator, EmulatorConfig};
 use blossom_transport::IsahcTransport;
 use futures_util::StreamExt as _;
@@ -48,6 +48,25 @@ fn prompts(tag: &'static str, calls: usize) -> impl Iterator<Item = TextRequest>
     (0..calls).map(move |i| TextRequest::new(format!("{tag} load prompt {i}")))
 }
 
+/// Times `work`, which returns how many calls succeeded.
+fn timed(name: &'static str, work: impl FnOnce() -> usize) -> Run {
+    let started = Instant::now();
+    let ok = work();
+    Run {
+        name,
+        took: started.elapsed(),
+        ok,
+    }
+}
+
+fn tokio_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
 fn raw(url: &str, calls: usize, concurrency: usize) -> Run {
     let config = ClientConfig::new()
         .base_url(url)
@@ -56,61 +75,53 @@ fn raw(url: &str, calls: usize, concurrency: usize) -> Run {
         .unwrap();
     let encoder = Encoder::new(&config).unwrap();
     let transport = Arc::new(IsahcTransport::new(&config).unwrap());
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let started = Instant::now();
-    let ok = runtime.block_on(async {
-        futures_util::stream::iter(prompts("raw", calls))
-            .map(|request| {
-                let prepared = encoder.text(&request).unwrap();
-                let transport = Arc::clone(&transport);
-                async move {
-                    let response = transport.send(prepared.attempt()).await.ok()?;
-                    let body = read_body(response.body, 1 << 20).await.ok()?;
-                    (response.status.is_success() && !body.is_empty()).then_some(())
-                }
-            })
-            .buffer_unordered(concurrency)
-            .filter(|r| futures_util::future::ready(r.is_some()))
-            .count()
-            .await
-    });
-    Run {
-        name: "raw isahc transport",
-        took: started.elapsed(),
-        ok,
-    }
+    let runtime = tokio_runtime();
+    timed("raw isahc transport", || {
+        runtime.block_on(async {
+            futures_util::stream::iter(prompts("raw", calls))
+                .map(|request| {
+                    let prepared = encoder.text(&request).unwrap();
+                    let transport = Arc::clone(&transport);
+                    async move {
+                        let response = transport.send(prepared.attempt()).await.ok()?;
+                        let body = read_body(response.body, 1 << 20).await.ok()?;
+                        (response.status.is_success() && !body.is_empty()).then_some(())
+                    }
+                })
+                .buffer_unordered(concurrency)
+                .filter(|r| futures_util::future::ready(r.is_some()))
+                .count()
+                .await
+        })
+    })
+}
+
+/// The batch of an async client (tokio or smol): how many calls succeeded.
+async fn async_batch<R: Runtime>(
+    client: &Client<R>,
+    tag: &'static str,
+    calls: usize,
+    concurrency: usize,
+) -> usize {
+    client
+        .batch(prompts(tag, calls))
+        .concurrency(concurrency)
+        .run()
+        .filter(|(_, r)| futures_util::future::ready(r.is_ok()))
+        .count()
+        .await
 }
 
 fn tokio_client(url: &str, calls: usize, concurrency: usize) -> Run {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let runtime = tokio_runtime();
     let client = blossom_tokio::Client::builder()
         .base_url(url)
         .api_key(DEMO_SECRET_KEY)
         .build()
         .unwrap();
-    let started = Instant::now();
-    let ok = runtime.block_on(async {
-        client
-            .batch(prompts("tokio", calls))
-            .concurrency(concurrency)
-            .run()
-            .filter(|(_, r)| futures_util::future::ready(r.is_ok()))
-            .count()
-            .await
-    });
-    Run {
-        name: "blossom-tokio batch",
-        took: started.elapsed(),
-        ok,
-    }
+    timed("blossom-tokio batch", || {
+        runtime.block_on(async_batch(&client, "tokio", calls, concurrency))
+    })
 }
 
 fn smol_client(url: &str, calls: usize, concurrency: usize) -> Run {
@@ -119,21 +130,9 @@ fn smol_client(url: &str, calls: usize, concurrency: usize) -> Run {
         .api_key(DEMO_SECRET_KEY)
         .build()
         .unwrap();
-    let started = Instant::now();
-    let ok = smol::block_on(async {
-        client
-            .batch(prompts("smol", calls))
-            .concurrency(concurrency)
-            .run()
-            .filter(|(_, r)| futures_util::future::ready(r.is_ok()))
-            .count()
-            .await
-    });
-    Run {
-        name: "blossom-smol batch",
-        took: started.elapsed(),
-        ok,
-    }
+    timed("blossom-smol batch", || {
+        smol::block_on(async_batch(&client, "smol", calls, concurrency))
+    })
 }
 
 fn blocking_client(url: &str, calls: usize, concurrency: usize) -> Run {
@@ -142,18 +141,14 @@ fn blocking_client(url: &str, calls: usize, concurrency: usize) -> Run {
         .api_key(DEMO_SECRET_KEY)
         .build()
         .unwrap();
-    let started = Instant::now();
-    let ok = client
-        .batch(prompts("blocking", calls))
-        .concurrency(concurrency)
-        .run()
-        .filter(|(_, r)| r.is_ok())
-        .count();
-    Run {
-        name: "blossom-blocking batch (threads)",
-        took: started.elapsed(),
-        ok,
-    }
+    timed("blossom-blocking batch (threads)", || {
+        client
+            .batch(prompts("blocking", calls))
+            .concurrency(concurrency)
+            .run()
+            .filter(|(_, r)| r.is_ok())
+            .count()
+    })
 }
 
 fn main() {

@@ -2,13 +2,14 @@
 //! decoding of every answer shape.
 
 use bytes::Bytes;
-use http::{HeaderMap, Method, StatusCode};
+use http::{Method, StatusCode};
 use serde_json::json;
 
 use super::*;
 use crate::api::*;
 use crate::config::ClientConfig;
 use crate::error::ErrorKind;
+use crate::testing::headers;
 
 const KEY: &str = "sk_TESTtestTESTtestTESTtestTEST12";
 
@@ -502,17 +503,6 @@ fn oversized_bodies_are_refused() {
         .unwrap_err();
     assert_eq!(error.kind(), ErrorKind::InvalidInput);
     assert_eq!(error.field_errors()[0].field, "body");
-}
-
-fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
-    let mut map = HeaderMap::new();
-    for (name, value) in pairs {
-        map.insert(
-            http::header::HeaderName::from_bytes(name.as_bytes()).unwrap(),
-            value.parse().unwrap(),
-        );
-    }
-    map
 }
 
 fn ok(expect: Expect, head: &[(&str, &str)], body: &'static [u8]) -> Result<Output, crate::Error> {

@@ -6,7 +6,7 @@
 //! `(index, Result)`. Dropping the result stream cancels the calls in flight.
 
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Mutex, PoisonError};
 use std::task::{Context, Poll};
 
 use futures_core::Stream;
@@ -32,7 +32,43 @@ pub struct BatchProgress {
     pub total: Option<usize>,
 }
 
-type ProgressFn = Box<dyn FnMut(&BatchProgress) + Send>;
+pub(crate) type ProgressFn = Box<dyn FnMut(&BatchProgress) + Send>;
+
+/// The running totals of a batch and the callback that sees them after each item.
+pub(crate) struct Tally {
+    progress: BatchProgress,
+    callback: Option<ProgressFn>,
+}
+
+impl Tally {
+    pub(crate) fn new(total: Option<usize>, callback: Option<ProgressFn>) -> Self {
+        Self {
+            progress: BatchProgress {
+                total,
+                ..BatchProgress::default()
+            },
+            callback,
+        }
+    }
+
+    pub(crate) fn progress(&self) -> &BatchProgress {
+        &self.progress
+    }
+
+    /// Counts one finished item and tells the callback.
+    pub(crate) fn record(&mut self, succeeded: bool) {
+        let progress = &mut self.progress;
+        progress.completed += 1;
+        if succeeded {
+            progress.succeeded += 1;
+        } else {
+            progress.failed += 1;
+        }
+        if let Some(callback) = &mut self.callback {
+            callback(progress);
+        }
+    }
+}
 
 /// A batch being configured. Call [`run`](Self::run) to start it.
 #[must_use = "a batch does nothing until run() and its results are polled"]
@@ -119,25 +155,12 @@ where
         } else {
             Box::pin(calls.buffer_unordered(concurrency))
         };
-        let tally = Arc::new(Mutex::new((
-            BatchProgress {
-                total,
-                ..BatchProgress::default()
-            },
-            progress,
-        )));
+        let tally = Mutex::new(Tally::new(total, progress));
         let counted = results.inspect(move |(_, result)| {
-            let mut guard = tally.lock().unwrap_or_else(PoisonError::into_inner);
-            let (progress, callback) = &mut *guard;
-            progress.completed += 1;
-            if result.is_ok() {
-                progress.succeeded += 1;
-            } else {
-                progress.failed += 1;
-            }
-            if let Some(callback) = callback {
-                callback(progress);
-            }
+            tally
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .record(result.is_ok());
         });
         BatchResults {
             inner: Box::pin(counted),

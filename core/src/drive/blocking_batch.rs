@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, Sender, SyncSender, channel, sync_channel};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use super::batch::BatchProgress;
+use super::batch::{BatchProgress, ProgressFn, Tally};
 use super::blocking::BlockingRuntime;
 use super::blocking_client::BlockingClient;
 use super::pool::Ticket;
@@ -20,7 +20,6 @@ use crate::error::Error;
 type Job<Q> = (usize, Q);
 type Answer<Q> = Result<<Q as ApiRequest>::Output, Error>;
 type Outcome<Q> = (usize, Answer<Q>);
-type ProgressFn = Box<dyn FnMut(&BatchProgress) + Send>;
 
 /// A blocking batch being configured. Call [`run`](Self::run) to start it.
 #[must_use = "a batch does nothing until run() and its results are read"]
@@ -110,11 +109,7 @@ where
             ordered: self.ordered,
             next_emit: 0,
             held: BTreeMap::new(),
-            progress: BatchProgress {
-                total,
-                ..BatchProgress::default()
-            },
-            callback: self.progress,
+            tally: Tally::new(total, self.progress),
         }
     }
 }
@@ -133,8 +128,7 @@ where
     ordered: bool,
     next_emit: usize,
     held: BTreeMap<usize, Answer<I::Item>>,
-    progress: BatchProgress,
-    callback: Option<ProgressFn>,
+    tally: Tally,
 }
 
 impl<I: Iterator> std::fmt::Debug for BlockingBatchResults<I>
@@ -143,7 +137,7 @@ where
 {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("BlockingBatchResults")
-            .field("progress", &self.progress)
+            .field("progress", &self.tally.progress())
             .finish_non_exhaustive()
     }
 }
@@ -177,15 +171,7 @@ where
 
     fn yielded(&mut self, index: usize, result: Answer<I::Item>) -> Option<Outcome<I::Item>> {
         self.outstanding -= 1;
-        self.progress.completed += 1;
-        if result.is_ok() {
-            self.progress.succeeded += 1;
-        } else {
-            self.progress.failed += 1;
-        }
-        if let Some(callback) = &mut self.callback {
-            callback(&self.progress);
-        }
+        self.tally.record(result.is_ok());
         Some((index, result))
     }
 }

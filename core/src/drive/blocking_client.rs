@@ -22,7 +22,7 @@ use crate::api::{
 };
 use crate::codec::{Encoder, Output, Prepared};
 use crate::config::ClientConfig;
-use crate::engine::{CallId, CallOptions, Engine, RawResponse, Step};
+use crate::engine::{CallId, CallOptions, RawResponse, Step};
 use crate::error::{Error, TransportErrorKind};
 use crate::policy::MetricsSnapshot;
 use crate::sse::{ChatAccumulator, ChatStreamDecoder};
@@ -252,29 +252,12 @@ impl<C: BlockingRuntime> BlockingClient<C> {
     /// with a shutdown error (a thread blocked in the network returns when its exchange ends
     /// or times out).
     pub fn shutdown(&self, grace: Duration) -> ShutdownReport {
-        let clock = &self.inner.clock;
-        let start = clock.now();
-        let pending = {
-            let mut engine = self.inner.engine();
-            engine.close();
-            engine.unfinished()
-        };
-        let deadline = start.checked_add(grace).unwrap_or(start);
-        let tick = Duration::from_millis(5);
-        loop {
-            let now = clock.now();
-            if self.inner.engine().unfinished() == 0 || now >= deadline {
-                break;
-            }
-            clock.sleep_until(now.checked_add(tick).map_or(deadline, |t| t.min(deadline)));
+        let (cell, clock) = (&self.inner.cell, &self.inner.clock);
+        let shutdown = cell.begin_shutdown(clock.now(), grace);
+        while let Some(next) = shutdown.next_check(cell, clock.now()) {
+            clock.sleep_until(next);
         }
-        let now = clock.now();
-        let cancelled = self.inner.engine().abort_all(now);
-        ShutdownReport {
-            completed: pending.saturating_sub(cancelled),
-            cancelled,
-            took: now.saturating_duration_since(start),
-        }
+        shutdown.finish(cell, clock.now())
     }
 
     fn run<T: FromOutput>(&self, prepared: Result<Prepared, Error>) -> Result<T, Error> {
@@ -394,19 +377,16 @@ impl<C: BlockingRuntime> BlockingClientBuilder<C> {
     /// The first invalid setting, or a transport that cannot be built.
     pub fn build(self) -> Result<BlockingClient<C>, Error> {
         let clock = C::default();
-        let (config, engine) = self.settings.finish(clock.seed())?;
-        let encoder = Encoder::new(&config)?;
-        let transport = match self.transport {
-            Some(transport) => transport,
-            None => C::default_transport(&config)?,
-        };
+        let parts = self
+            .settings
+            .assemble(clock.seed(), self.transport, C::default_transport)?;
         Ok(BlockingClient {
             inner: Arc::new(BlockingInner {
                 clock,
-                transport,
-                encoder,
-                cell: EngineCell::new(Engine::new(engine)),
-                config,
+                transport: parts.transport,
+                encoder: parts.encoder,
+                cell: parts.cell,
+                config: parts.config,
             }),
             options: CallOptions::default(),
         })

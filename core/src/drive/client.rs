@@ -18,7 +18,7 @@ use crate::api::{
 };
 use crate::codec::Encoder;
 use crate::config::ClientConfig;
-use crate::engine::{CallOptions, Engine};
+use crate::engine::CallOptions;
 use crate::error::Error;
 use crate::policy::MetricsSnapshot;
 
@@ -211,30 +211,12 @@ impl<R: Runtime> Client<R> {
     /// lets unfinished calls run for up to `grace`, then cancels the rest with a shutdown
     /// error. Every call still ends with exactly one result.
     pub async fn shutdown(&self, grace: Duration) -> ShutdownReport {
-        let start = self.now();
-        let pending = {
-            let mut engine = self.inner.engine();
-            engine.close();
-            engine.unfinished()
-        };
-        let deadline = start.checked_add(grace).unwrap_or(start);
-        // Shutdown is rare: a short poll keeps the engine free of a dedicated idle signal.
-        let tick = Duration::from_millis(5);
-        loop {
-            let now = self.now();
-            if self.inner.engine().unfinished() == 0 || now >= deadline {
-                break;
-            }
-            let next = now.checked_add(tick).map_or(deadline, |t| t.min(deadline));
+        let cell = &self.inner.cell;
+        let shutdown = cell.begin_shutdown(self.now(), grace);
+        while let Some(next) = shutdown.next_check(cell, self.now()) {
             self.inner.runtime.sleep_until(next).await;
         }
-        let now = self.now();
-        let cancelled = self.inner.engine().abort_all(now);
-        ShutdownReport {
-            completed: pending.saturating_sub(cancelled),
-            cancelled,
-            took: now.saturating_duration_since(start),
-        }
+        shutdown.finish(cell, self.now())
     }
 
     /// Runs `work` (typically the body of `main`) until it finishes or `stop` fires (a
@@ -317,19 +299,16 @@ impl<R: Runtime> ClientBuilder<R> {
     /// The first invalid setting, or a transport that cannot be built.
     pub fn build(self) -> Result<Client<R>, Error> {
         let runtime = R::default();
-        let (config, engine) = self.settings.finish(runtime.seed())?;
-        let encoder = Encoder::new(&config)?;
-        let transport = match self.transport {
-            Some(transport) => transport,
-            None => R::default_transport(&config)?,
-        };
+        let parts = self
+            .settings
+            .assemble(runtime.seed(), self.transport, R::default_transport)?;
         Ok(Client {
             inner: Arc::new(Inner {
                 runtime,
-                transport,
-                encoder,
-                cell: EngineCell::new(Engine::new(engine)),
-                config,
+                transport: parts.transport,
+                encoder: parts.encoder,
+                cell: parts.cell,
+                config: parts.config,
             }),
         })
     }

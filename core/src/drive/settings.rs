@@ -3,8 +3,10 @@
 
 use std::fmt;
 
+use super::wake::{EngineCell, Notify};
+use crate::codec::Encoder;
 use crate::config::ClientConfig;
-use crate::engine::EngineConfig;
+use crate::engine::{Engine, EngineConfig};
 use crate::error::Error;
 
 /// A change to the engine's policies, applied when the client is built.
@@ -44,9 +46,15 @@ impl Settings {
         self.policies.push(Box::new(change));
     }
 
-    /// The validated configuration and the engine settings for it; `seed` is the runtime's
-    /// entropy, overridden by an explicit seed.
-    pub(crate) fn finish(self, seed: u64) -> Result<(ClientConfig, EngineConfig), Error> {
+    /// What a client is made of: the validated configuration, its encoder, `transport` (or,
+    /// without one, the one `default` builds for the configuration) and the engine, whose
+    /// seed is `seed` (the runtime's entropy) unless a policy sets one.
+    pub(crate) fn assemble<T, S: Notify + Default>(
+        self,
+        seed: u64,
+        transport: Option<T>,
+        default: impl FnOnce(&ClientConfig) -> Result<T, Error>,
+    ) -> Result<Parts<T, S>, Error> {
         let config = self.config?;
         config.validate()?;
         let mut engine = EngineConfig::from_client(&config);
@@ -54,8 +62,26 @@ impl Settings {
         for change in self.policies {
             change(&mut engine);
         }
-        Ok((config, engine))
+        let encoder = Encoder::new(&config)?;
+        let transport = match transport {
+            Some(transport) => transport,
+            None => default(&config)?,
+        };
+        Ok(Parts {
+            config,
+            encoder,
+            transport,
+            cell: EngineCell::new(Engine::new(engine)),
+        })
     }
+}
+
+/// The parts of a client, as [`Settings::assemble`] builds them.
+pub(crate) struct Parts<T, S> {
+    pub(crate) config: ClientConfig,
+    pub(crate) encoder: Encoder,
+    pub(crate) transport: T,
+    pub(crate) cell: EngineCell<S>,
 }
 
 /// The configuration and policy setters shared by the async and blocking builders. Each

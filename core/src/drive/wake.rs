@@ -11,10 +11,11 @@ use std::ops::{Deref, DerefMut};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::task::Poll;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use futures_util::task::AtomicWaker;
 
+use super::client::ShutdownReport;
 use crate::engine::{CallId, Engine, Step};
 use crate::error::Error;
 
@@ -156,6 +157,64 @@ impl<S: Notify + Default> EngineCell<S> {
         };
         engine.unregister(id);
         Some(error)
+    }
+
+    /// Stops admitting calls and starts a shutdown whose grace period ends `grace` after
+    /// `now`; the driver sleeps until each [`Shutdown::next_check`] and then calls
+    /// [`Shutdown::finish`].
+    pub(crate) fn begin_shutdown(&self, now: Instant, grace: Duration) -> Shutdown {
+        let mut engine = self.lock();
+        engine.close();
+        Shutdown {
+            start: now,
+            deadline: now.checked_add(grace).unwrap_or(now),
+            pending: engine.unfinished(),
+        }
+    }
+}
+
+/// A shutdown in progress: when it began, when its grace period ends, and how many calls
+/// were unfinished then.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Shutdown {
+    start: Instant,
+    deadline: Instant,
+    pending: usize,
+}
+
+impl Shutdown {
+    /// How often a shutdown looks whether the calls have finished. Shutdown is rare: a short
+    /// poll keeps the engine free of a dedicated idle signal.
+    const TICK: Duration = Duration::from_millis(5);
+
+    /// When to look again at `cell`, or `None` once no call is unfinished or the grace
+    /// period is over.
+    pub(crate) fn next_check<S: Notify + Default>(
+        &self,
+        cell: &EngineCell<S>,
+        now: Instant,
+    ) -> Option<Instant> {
+        if cell.lock().unfinished() == 0 || now >= self.deadline {
+            return None;
+        }
+        Some(
+            now.checked_add(Self::TICK)
+                .map_or(self.deadline, |t| t.min(self.deadline)),
+        )
+    }
+
+    /// Cancels what is still unfinished with a shutdown error and reports.
+    pub(crate) fn finish<S: Notify + Default>(
+        self,
+        cell: &EngineCell<S>,
+        now: Instant,
+    ) -> ShutdownReport {
+        let cancelled = cell.lock().abort_all(now);
+        ShutdownReport {
+            completed: self.pending.saturating_sub(cancelled),
+            cancelled,
+            took: now.saturating_duration_since(self.start),
+        }
     }
 }
 

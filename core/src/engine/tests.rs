@@ -11,14 +11,9 @@ use crate::api::{ChatRequest, ImageRequest, ModelKind, TextRequest};
 use crate::codec::Encoder;
 use crate::config::ClientConfig;
 use crate::policy::{BreakerConfig, CacheConfig, Jitter, Priority, RateLimit, SchedulerConfig};
+use crate::testing::origin;
 
 const KEY: &str = "sk_ENGINEengineENGINEengine012345";
-
-/// The origin of virtual time. Any instant works: the engine only compares and adds.
-#[allow(clippy::disallowed_methods)] // reading the clock once to get an `Instant` value is fine in tests
-fn origin() -> Instant {
-    Instant::now()
-}
 
 struct Rig {
     engine: Engine,

@@ -68,17 +68,7 @@ fn positive(seconds: f64) -> Option<Duration> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
-        let mut map = HeaderMap::new();
-        for (name, value) in pairs {
-            map.insert(
-                http::header::HeaderName::from_bytes(name.as_bytes()).unwrap(),
-                value.parse().unwrap(),
-            );
-        }
-        map
-    }
+    use crate::testing::headers;
 
     fn secs(s: f64) -> Option<Duration> {
         Some(Duration::from_secs_f64(s))

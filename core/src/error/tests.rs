@@ -6,17 +6,7 @@ use http::{HeaderMap, StatusCode};
 
 use super::body::{MAX_BODY_SNIPPET, api_error};
 use super::*;
-
-fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
-    let mut map = HeaderMap::new();
-    for (name, value) in pairs {
-        map.insert(
-            http::header::HeaderName::from_bytes(name.as_bytes()).unwrap(),
-            value.parse().unwrap(),
-        );
-    }
-    map
-}
+use crate::testing::headers;
 
 struct Case {
     name: &'static str,

@@ -316,7 +316,7 @@ impl Breaker {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::policy::testing::origin;
+    use crate::testing::origin;
 
     const MS: Duration = Duration::from_millis(1);
 

@@ -179,7 +179,7 @@ mod tests {
     use crate::ClientConfig;
     use crate::api::{ImageRequest, TextRequest};
     use crate::codec::Encoder;
-    use crate::policy::testing::origin;
+    use crate::testing::origin;
     use proptest::prelude::*;
 
     fn key(n: u128) -> CacheKey {

@@ -194,7 +194,7 @@ impl Limiter {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::policy::testing::origin;
+    use crate::testing::origin;
     use proptest::prelude::*;
 
     #[test]

@@ -8,8 +8,6 @@ pub mod limiter;
 pub mod metrics;
 pub mod retry;
 pub mod scheduler;
-#[cfg(test)]
-pub(crate) mod testing;
 mod window;
 
 pub use breaker::{Breaker, BreakerConfig, BreakerState, BreakerWindow};

@@ -219,7 +219,7 @@ impl<Id: Copy + PartialEq> Scheduler<Id> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::policy::testing::origin;
+    use crate::testing::origin;
 
     fn scheduler(max: usize) -> Scheduler<u32> {
         Scheduler::new(SchedulerConfig {

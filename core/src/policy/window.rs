@@ -66,7 +66,7 @@ impl<T: Copy + Default> TimeWindow<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::policy::testing::origin;
+    use crate::testing::origin;
 
     #[test]
     fn old_buckets_expire() {

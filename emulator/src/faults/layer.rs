@@ -36,7 +36,7 @@ pub(crate) async fn run<H, Fut>(
 ) -> Response
 where
     H: FnOnce(Arc<AppState>, Request) -> Fut,
-    Fut: Future<Output = Response>,
+    Fut: Future<Output: IntoResponse>,
 {
     let forced = match header::forced(request.headers()) {
         Ok(forced) => forced,
@@ -56,7 +56,7 @@ where
         tokio::time::sleep(plan.latency).await;
     }
     let mut response = match plan.kind {
-        None => handler(app.clone(), request).await,
+        None => handler(app.clone(), request).await.into_response(),
         Some(FaultKind::Status(code)) => {
             app.count_fault(&code.to_string());
             answer::status(code, plan.retry_after, number)
@@ -65,13 +65,15 @@ where
             app.count_fault("reset");
             body::reset()
         }
-        Some(kind) => match body::apply(kind, handler(app.clone(), request).await).await {
-            Shaped::Applied(response) => {
-                app.count_fault(&kind.token());
-                response
+        Some(kind) => {
+            match body::apply(kind, handler(app.clone(), request).await.into_response()).await {
+                Shaped::Applied(response) => {
+                    app.count_fault(&kind.token());
+                    response
+                }
+                Shaped::Skipped(response) => response,
             }
-            Shaped::Skipped(response) => response,
-        },
+        }
     };
     if let Some(permit) = permit {
         response.extensions_mut().insert(permit);

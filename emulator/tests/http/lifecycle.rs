@@ -1,28 +1,23 @@
 //! Starting and stopping: `spawn` from plain sync code, bounded stops with open streams,
 //! `wait` with a stop handle, and the binary's Ctrl-C path.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use blossom_emulator::{Emulator, EmulatorConfig};
 use tokio::io::AsyncReadExt;
 
+use crate::binary::{EmulatorProcess, sync_request};
 use crate::{BEARER, auth, start};
 
 fn sync_get(addr: std::net::SocketAddr, target: &str) -> String {
-    let mut socket = TcpStream::connect(addr).unwrap();
-    socket
-        .set_read_timeout(Some(Duration::from_secs(20)))
-        .unwrap();
-    write!(
-        socket,
-        "GET {target} HTTP/1.1\r\nHost: x\r\nAuthorization: {BEARER}\r\nConnection: close\r\n\r\n"
+    sync_request(
+        addr,
+        &format!(
+            "GET {target} HTTP/1.1\r\nHost: x\r\nAuthorization: {BEARER}\r\nConnection: close\r\n\r\n"
+        ),
     )
-    .unwrap();
-    let mut answer = String::new();
-    socket.read_to_string(&mut answer).unwrap();
-    answer
 }
 
 #[test]
@@ -131,57 +126,17 @@ async fn stop_with_an_open_stream_in_the_callers_runtime() {
 #[cfg(unix)]
 #[test]
 fn binary_prints_its_address_and_stops_on_ctrl_c() {
-    use std::process::{Command, Stdio};
-
-    /// Kills the child if the test fails half-way, so no server outlives the test.
-    struct Reap(std::process::Child);
-    impl Drop for Reap {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-
-    let child = Command::new(env!("CARGO_BIN_EXE_blossom-emulator"))
-        .args([
-            "--host",
-            "127.0.0.1",
-            "--port",
-            "0",
-            "--seed",
-            "3",
-            "--stream-chunk-delay-ms",
-            "0",
-        ])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut child = Reap(child);
-    let stdout = child.0.stdout.take().unwrap();
-    let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).unwrap();
-    let url = line
-        .trim()
-        .strip_prefix("blossom-emulator listening on http://")
-        .unwrap_or_else(|| panic!("unexpected first line: {line:?}"));
-    let addr: std::net::SocketAddr = url.parse().unwrap();
-    assert!(addr.ip().is_loopback());
-    assert!(sync_get(addr, "/text/binary").starts_with("HTTP/1.1 200"));
-
-    let status = Command::new("kill")
-        .args(["-INT", &child.0.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        if let Some(status) = child.0.try_wait().unwrap() {
-            assert!(status.success(), "exit status {status}");
-            break;
-        }
-        if Instant::now() > deadline {
-            panic!("the binary did not stop on SIGINT");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let emulator = EmulatorProcess::start(&[
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "0",
+        "--seed",
+        "3",
+        "--stream-chunk-delay-ms",
+        "0",
+    ]);
+    assert!(emulator.addr.ip().is_loopback());
+    assert!(sync_get(emulator.addr, "/text/binary").starts_with("HTTP/1.1 200"));
+    emulator.interrupt_and_wait();
 }

@@ -2,12 +2,13 @@
 //! time, the per-key concurrency limit, streams abandoned by clients, and the binary's
 //! `--faults` flag.
 
-use std::io::{BufRead, BufReader, Read, Write};
 use std::time::{Duration, Instant};
 
 use blossom_emulator::{Emulator, EmulatorConfig, FaultSpec, Stats};
 use tokio::io::AsyncReadExt;
 
+#[cfg(unix)]
+use crate::binary::{EmulatorProcess, sync_request};
 use crate::faults::{fault, read_all, read_head_and_some};
 use crate::{BEARER, Client, auth, chat_body, start};
 
@@ -258,56 +259,21 @@ async fn a_stopping_emulator_does_not_blame_clients() {
     assert_eq!(stats.aborted_by_client, 0, "{stats:?}");
 }
 
-fn sync_request(addr: std::net::SocketAddr, head: &str) -> String {
-    let mut socket = std::net::TcpStream::connect(addr).unwrap();
-    socket
-        .set_read_timeout(Some(Duration::from_secs(20)))
-        .unwrap();
-    socket.write_all(head.as_bytes()).unwrap();
-    let mut answer = String::new();
-    socket.read_to_string(&mut answer).unwrap();
-    answer
-}
-
 /// The binary takes `--faults` and `--seed`, and refuses a bad spec.
 #[cfg(unix)]
 #[test]
 fn binary_accepts_faults_and_a_seed() {
     use std::process::{Command, Stdio};
 
-    /// Kills the child if the test fails half-way, so no server outlives the test.
-    struct Reap(std::process::Child);
-    impl Drop for Reap {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-
-    let bin = env!("CARGO_BIN_EXE_blossom-emulator");
-    let child = Command::new(bin)
-        .args([
-            "--port",
-            "0",
-            "--faults",
-            "503=0.1,latency=5ms",
-            "--seed",
-            "7",
-        ])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut child = Reap(child);
-    let mut line = String::new();
-    BufReader::new(child.0.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr: std::net::SocketAddr = line
-        .trim()
-        .strip_prefix("blossom-emulator listening on http://")
-        .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
-        .parse()
-        .unwrap();
+    let emulator = EmulatorProcess::start(&[
+        "--port",
+        "0",
+        "--faults",
+        "503=0.1,latency=5ms",
+        "--seed",
+        "7",
+    ]);
+    let addr = emulator.addr;
     let spec = sync_request(
         addr,
         "GET /__emulator/faults HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
@@ -321,25 +287,9 @@ fn binary_accepts_faults_and_a_seed() {
         ),
     );
     assert!(forced.starts_with("HTTP/1.1 504"), "{forced}");
-    let status = Command::new("kill")
-        .args(["-INT", &child.0.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        if let Some(status) = child.0.try_wait().unwrap() {
-            assert!(status.success(), "exit status {status}");
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the binary did not stop on SIGINT"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    emulator.interrupt_and_wait();
 
-    let refused = Command::new(bin)
+    let refused = Command::new(env!("CARGO_BIN_EXE_blossom-emulator"))
         .args(["--port", "0", "--faults", "503=2"])
         .stderr(Stdio::piped())
         .stdout(Stdio::null())

@@ -5,7 +5,7 @@ use proptest::prelude::*;
 
 use super::*;
 use crate::error::{TransportError, api_error};
-use crate::policy::testing::origin;
+use crate::testing::origin;
 
 fn api(status: u16, retry_after: Option<&str>) -> Error {
     let mut headers = HeaderMap::new();
