@@ -33,11 +33,11 @@ use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
 use async_trait::async_trait;
-use blossom_core::drive::{Runtime, Timer, Transport};
+use blossom_client::{Runtime, Timer, Transport};
 use blossom_transport::IsahcTransport;
 
-pub use blossom_core::drive::{Batch, BatchResults, Call, PoolResults, StreamCall, Submitter};
-pub use blossom_core::prelude::*;
+pub use blossom_client::prelude::*;
+pub use blossom_client::{Batch, BatchResults, Call, PoolResults, StreamCall, Submitter};
 pub use futures_util::StreamExt;
 
 /// The smol runtime adapter: async-io timers and the isahc transport.
@@ -74,10 +74,10 @@ impl Runtime for SmolRuntime {
 }
 
 /// A Pollinations client for smol. See the [crate documentation](crate).
-pub type Client = blossom_core::drive::Client<SmolRuntime>;
+pub type Client = blossom_client::Client<SmolRuntime>;
 
 /// Builds a [`Client`].
-pub type ClientBuilder = blossom_core::drive::ClientBuilder<SmolRuntime>;
+pub type ClientBuilder = blossom_client::ClientBuilder<SmolRuntime>;
 
 /// A seed from the OS-keyed hasher std uses against hash flooding: fresh entropy per client
 /// without another dependency.

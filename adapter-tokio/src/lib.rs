@@ -68,11 +68,11 @@ use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
 use async_trait::async_trait;
-use blossom_core::drive::{Runtime, Timer, Transport};
+use blossom_client::{Runtime, Timer, Transport};
 use blossom_transport::IsahcTransport;
 
-pub use blossom_core::drive::{Batch, BatchResults, Call, PoolResults, StreamCall, Submitter};
-pub use blossom_core::prelude::*;
+pub use blossom_client::prelude::*;
+pub use blossom_client::{Batch, BatchResults, Call, PoolResults, StreamCall, Submitter};
 pub use futures_util::StreamExt;
 
 /// The tokio runtime adapter: tokio's clock and timers, and the isahc transport.
@@ -125,10 +125,10 @@ impl Runtime for TokioRuntime {
 }
 
 /// A Pollinations client for tokio. See the [crate documentation](crate).
-pub type Client = blossom_core::drive::Client<TokioRuntime>;
+pub type Client = blossom_client::Client<TokioRuntime>;
 
 /// Builds a [`Client`].
-pub type ClientBuilder = blossom_core::drive::ClientBuilder<TokioRuntime>;
+pub type ClientBuilder = blossom_client::ClientBuilder<TokioRuntime>;
 
 /// A seed from the OS-keyed hasher std uses against hash flooding: fresh entropy per client
 /// without another dependency.

@@ -30,14 +30,14 @@
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
-use blossom_core::drive::{BlockingClock, BlockingRuntime, BlockingTransport};
+use blossom_client::{BlockingClock, BlockingRuntime, BlockingTransport};
 use blossom_transport::IsahcTransport;
 
-pub use blossom_core::drive::{
+pub use blossom_client::prelude::*;
+pub use blossom_client::{
     BlockingBatch as Batch, BlockingBatchResults as BatchResults, BlockingChatStream as ChatStream,
     BlockingPoolResults as PoolResults, BlockingSubmitter as Submitter,
 };
-pub use blossom_core::prelude::*;
 
 /// The system clock, thread sleeps, and the isahc transport.
 #[derive(Debug, Clone, Copy, Default)]
@@ -75,10 +75,10 @@ impl BlockingRuntime for SystemRuntime {
 }
 
 /// A synchronous Pollinations client. See the [crate documentation](crate).
-pub type Client = blossom_core::drive::BlockingClient<SystemRuntime>;
+pub type Client = blossom_client::BlockingClient<SystemRuntime>;
 
 /// Builds a [`Client`].
-pub type ClientBuilder = blossom_core::drive::BlockingClientBuilder<SystemRuntime>;
+pub type ClientBuilder = blossom_client::BlockingClientBuilder<SystemRuntime>;
 
 /// A seed from the OS-keyed hasher std uses against hash flooding: fresh entropy per client
 /// without another dependency.

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use blossom_tokio::{
     AudioFormat, CallOptions, ChatRequest, Client, ImageQuality, ImageRequest, Media, ModelKind,
-    SpeechRequest, StreamExt as _, TextRequest,
+    SaveMedia as _, SpeechRequest, StreamExt as _, TextRequest,
 };
 
 use crate::args::{

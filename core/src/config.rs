@@ -134,11 +134,17 @@ pub struct ClientConfig {
     pub user_agent: String,
     /// How long to wait for a connection.
     pub connect_timeout: Duration,
-    /// How long one HTTP exchange may take, from sending to the end of the body
-    /// (streams excepted: a stream is bounded by its idle timeout instead).
+    /// How long one HTTP exchange may take, from sending to the end of the body (for a
+    /// stream, to its first event; the rest is bounded by the idle timeout and the call's
+    /// own timeout).
     pub request_timeout: Duration,
     /// How long a stream may go without receiving a byte before it is failed.
     pub stream_idle_timeout: Duration,
+    /// After a stream's `[DONE]`, how long the rest of its body is read (in the background:
+    /// the caller has its answer) so the connection can be reused; past it, it is closed.
+    pub stream_drain_timeout: Duration,
+    /// After a stream's `[DONE]`, how many trailing bytes are read at most for reuse.
+    pub stream_drain_bytes: usize,
     /// The most connections the pool keeps open at once.
     pub max_connections: usize,
     /// The largest response body accepted; larger answers fail while reading.
@@ -168,9 +174,20 @@ impl ClientConfig {
             connect_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(300),
             stream_idle_timeout: Duration::from_secs(120),
+            stream_drain_timeout: Duration::from_millis(200),
+            stream_drain_bytes: 64 * 1024,
             max_connections: 64,
             max_body_bytes: 64 * 1024 * 1024,
             http2: true,
+        }
+    }
+
+    /// The limits every stream is read under.
+    pub fn stream_limits(&self) -> crate::sse::StreamLimits {
+        crate::sse::StreamLimits {
+            idle_timeout: self.stream_idle_timeout,
+            drain_timeout: self.stream_drain_timeout,
+            drain_bytes: self.stream_drain_bytes,
         }
     }
 

@@ -12,7 +12,12 @@
 //!
 //! **What it offers users directly:** nothing needs to be called here. Pick an adapter:
 //! `blossom-tokio`, `blossom-smol` or `blossom-blocking`. They re-export this crate's request
-//! and answer types and name a client over the runtime-neutral [`drive::Client`].
+//! and answer types and name a client over the runtime-neutral drivers of `blossom-client`.
+//!
+//! **What it does not contain:** an executor, a timer, a socket, a thread, a file or an
+//! environment variable. `blossom-client` holds the drive loops (async and blocking) that run
+//! these state machines over a transport; CI checks that this crate depends on no runtime,
+//! network, futures or channel crate.
 //!
 //! ## The drive loop
 //!
@@ -53,7 +58,6 @@
 pub mod api;
 pub mod codec;
 mod config;
-pub mod drive;
 pub mod engine;
 pub mod error;
 mod hash;
@@ -63,6 +67,7 @@ mod secret;
 pub mod sse;
 #[cfg(test)]
 mod testing;
+mod time;
 
 pub use config::{
     BaseUrl, ClientConfig, DEFAULT_BASE_URL, DEFAULT_USER_AGENT, ENV_API_KEY, ENV_BASE_URL,

@@ -2,9 +2,6 @@
 //! adapters (and `use blossom_tokio::*` in programs).
 
 pub use crate::api::*;
-pub use crate::drive::{
-    AnyRequest, AnyResponse, ApiRequest, BatchProgress, ChatStream, ShutdownReport, Ticket,
-};
 pub use crate::engine::{CallOptions, LimiterConfig};
 pub use crate::policy::{
     BreakerConfig, BreakerStatus, BreakerWindow, BudgetConfig, CacheConfig, Jitter, LatencySummary,

@@ -11,10 +11,10 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use blossom_client::{Client, Runtime, Transport, read_body};
 use blossom_core::ClientConfig;
 use blossom_core::api::TextRequest;
 use blossom_core::codec::Encoder;
-use blossom_core::drive::{Client, Runtime, Transport, read_body};
 use blossom_emulator::{DEMO_SECRET_KEY, Emulator, EmulatorConfig};
 use blossom_transport::IsahcTransport;
 use futures_util::StreamExt as _;

@@ -342,7 +342,9 @@ impl<'a> Sim<'a> {
                 let latency = low
                     + Duration::from_micros(self.rng.u64(0..u64::try_from(spread).unwrap_or(1)));
                 let silent = !self.in_outage() && self.rng.f64() < self.config.faults.silent;
-                let deadline = attempt.deadline.saturating_duration_since(self.t0);
+                let deadline = attempt
+                    .deadline
+                    .map_or(Duration::MAX, |d| d.saturating_duration_since(self.t0));
                 if silent || self.now + latency >= deadline {
                     self.schedule(
                         deadline,
@@ -366,13 +368,19 @@ impl<'a> Sim<'a> {
                 self.schedule(at, Event::Poll(call));
             }
             Step::Pending => {}
+            Step::Stream(_) => {
+                // This simulation submits no streams.
+                self.engine.on_stream_end(id, None, now);
+                self.live.remove(&call);
+                self.by_id.remove(&id);
+                self.endings[call] += 1;
+            }
             Step::Done(result) => {
                 self.live.remove(&call);
                 self.by_id.remove(&id);
                 self.endings[call] += 1;
                 self.finish(call, result);
             }
-            _ => {}
         }
     }
 

@@ -1,9 +1,12 @@
-//! isahc response bodies as chunk streams (async) and chunk iterators (blocking), with the
-//! size limit enforced while reading.
+//! isahc response bodies as chunk streams (async) and bounded reads (blocking), with the size
+//! limit enforced while reading.
 
-use std::io::Read;
 use std::pin::Pin;
 use std::task::{Context, Poll};
+use std::time::Instant;
+
+use blossom_client::{BodyRead, ReadBody};
+use futures_lite::StreamExt as _;
 
 use blossom_core::TransportError;
 use bytes::Bytes;
@@ -11,6 +14,7 @@ use futures_core::Stream;
 use futures_lite::io::AsyncRead;
 
 use crate::errors::{from_body_io, too_large};
+use crate::park::block_on_until;
 
 /// Read size: large enough for images in few reads, small enough to hand out SSE events
 /// promptly (a read returns whatever has arrived, never waits to fill the buffer).
@@ -93,31 +97,26 @@ impl Stream for AsyncChunks {
     }
 }
 
-/// A blocking isahc body as an iterator of chunks.
+/// An isahc body read on the calling thread, each read bounded by the instant it is given.
 pub(crate) struct BlockingChunks {
-    body: isahc::Body,
-    buffer: Box<[u8]>,
-    budget: Budget,
+    chunks: AsyncChunks,
 }
 
 impl BlockingChunks {
-    pub(crate) fn new(body: isahc::Body, limit: usize) -> Self {
+    pub(crate) fn new(body: isahc::AsyncBody, limit: usize) -> Self {
         Self {
-            body,
-            buffer: vec![0; READ_SIZE].into_boxed_slice(),
-            budget: Budget::new(limit),
+            chunks: AsyncChunks::new(body, limit),
         }
     }
 }
 
-impl Iterator for BlockingChunks {
-    type Item = Result<Bytes, TransportError>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        if self.budget.done {
-            return None;
+impl ReadBody for BlockingChunks {
+    fn read(&mut self, until: Option<Instant>) -> BodyRead {
+        match block_on_until(self.chunks.next(), until) {
+            None => BodyRead::Later,
+            Some(None) => BodyRead::End,
+            Some(Some(Ok(bytes))) => BodyRead::Chunk(bytes),
+            Some(Some(Err(error))) => BodyRead::Failed(error),
         }
-        let result = self.body.read(&mut self.buffer);
-        self.budget.item(result, &self.buffer)
     }
 }

@@ -3,14 +3,15 @@
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use blossom_core::drive::{BlockingResponse, BlockingTransport, HttpResponse, Transport};
+use blossom_client::{BlockingResponse, BlockingTransport, HttpResponse, Transport};
 use blossom_core::{ClientConfig, Error, TransportError, TransportErrorKind};
 use bytes::Bytes;
 use isahc::config::{Configurable, ExpectContinue, RedirectPolicy, VersionNegotiation};
-use isahc::{AsyncBody, Body, HttpClient};
+use isahc::{AsyncBody, HttpClient};
 
 use crate::body::{AsyncChunks, BlockingChunks};
 use crate::errors::from_isahc;
+use crate::park::block_on_until;
 
 /// Hosts never sent through a proxy, whatever the environment says.
 const NO_PROXY: [&str; 3] = ["localhost", "127.0.0.1", "::1"];
@@ -29,9 +30,7 @@ pub fn build_http_client(config: &ClientConfig) -> Result<HttpClient, Error> {
     HttpClient::builder()
         .max_connections(config.max_connections)
         .connection_cache_size(config.max_connections)
-        .connect_timeout(config.connect_timeout)
-        // A transfer that moves less than one byte per second for the idle period is dead.
-        .low_speed_timeout(1, config.stream_idle_timeout)
+        .connect_timeout(curl_duration(config.connect_timeout))
         .version_negotiation(versions)
         .redirect_policy(RedirectPolicy::None)
         .expect_continue(ExpectContinue::disabled())
@@ -39,6 +38,15 @@ pub fn build_http_client(config: &ClientConfig) -> Result<HttpClient, Error> {
         .proxy_blacklist(NO_PROXY)
         .build()
         .map_err(|e| Error::config(format!("the HTTP client could not be built: {e}")))
+}
+
+/// The longest duration libcurl takes (its timeouts are milliseconds in a C `long`, and
+/// larger values are refused at call time); anything longer means "no limit" and is clamped.
+const CURL_MAX: Duration = Duration::from_millis(i32::MAX as u64);
+
+/// `duration`, clamped to what libcurl accepts.
+fn curl_duration(duration: Duration) -> Duration {
+    duration.min(CURL_MAX)
 }
 
 /// The isahc transport. Cheap to share behind an `Arc`; one pool for all its calls.
@@ -68,28 +76,21 @@ impl IsahcTransport {
     }
 }
 
-/// Rebuilds the request with an isahc body (and, for blocking calls, a total timeout).
-/// Bodies are buffered (not readers) so curl can rewind them if it must resend on a fresh
-/// connection.
-fn to_isahc<B: From<Vec<u8>> + From<()>>(
-    request: http::Request<Bytes>,
-    timeout: Option<Duration>,
-) -> Result<http::Request<B>, TransportError> {
+/// Rebuilds the request with an isahc body. Bodies are buffered (not readers) so curl can
+/// rewind them if it must resend on a fresh connection.
+fn to_isahc(request: http::Request<Bytes>) -> Result<http::Request<AsyncBody>, TransportError> {
     let (parts, body) = request.into_parts();
     let mut builder = http::Request::builder()
         .method(parts.method)
         .uri(parts.uri)
         .version(parts.version);
-    if let Some(timeout) = timeout {
-        builder = builder.timeout(timeout);
-    }
     if let Some(headers) = builder.headers_mut() {
         *headers = parts.headers;
     }
     let body = if body.is_empty() {
-        B::from(())
+        AsyncBody::empty()
     } else {
-        B::from(Vec::from(body))
+        AsyncBody::from(Vec::from(body))
     };
     builder.body(body).map_err(|e| {
         TransportError::new(TransportErrorKind::InvalidRequest, e.to_string()).with_source(e)
@@ -99,7 +100,7 @@ fn to_isahc<B: From<Vec<u8>> + From<()>>(
 #[async_trait]
 impl Transport for IsahcTransport {
     async fn send(&self, request: http::Request<Bytes>) -> Result<HttpResponse, TransportError> {
-        let request = to_isahc::<AsyncBody>(request, None)?;
+        let request = to_isahc(request)?;
         let response = self.client.send_async(request).await.map_err(from_isahc)?;
         let (parts, body) = response.into_parts();
         Ok(HttpResponse {
@@ -116,21 +117,16 @@ impl BlockingTransport for IsahcTransport {
         request: http::Request<Bytes>,
         deadline: Option<Instant>,
     ) -> Result<BlockingResponse, TransportError> {
-        let timeout = match deadline {
-            None => None,
-            Some(deadline) => {
-                let left = deadline.saturating_duration_since(Instant::now());
-                if left.is_zero() {
-                    return Err(TransportError::new(
-                        TransportErrorKind::Timeout,
-                        "the attempt's deadline passed before sending",
-                    ));
-                }
-                Some(left)
-            }
-        };
-        let request = to_isahc::<Body>(request, timeout)?;
-        let response = self.client.send(request).map_err(from_isahc)?;
+        let request = to_isahc(request)?;
+        // The async exchange, waited for on this thread: dropping it at the deadline aborts it.
+        let response = block_on_until(self.client.send_async(request), deadline)
+            .ok_or_else(|| {
+                TransportError::new(
+                    TransportErrorKind::Timeout,
+                    "no response head before the attempt's deadline",
+                )
+            })?
+            .map_err(from_isahc)?;
         let (parts, body) = response.into_parts();
         Ok(BlockingResponse {
             status: parts.status,

@@ -17,7 +17,7 @@ pub(crate) mod validate;
 pub use chat::*;
 pub use common::{ReasoningEffort, ResponseMeta, Safe, SafeCategory, ServerCache, Usage};
 pub use image::{ImageQuality, ImageRequest, MAX_IMAGE_SIDE, MAX_REFERENCE_IMAGES};
-pub use media::{Audio, Image, Media, MediaFormat, write_atomically};
+pub use media::{Audio, Image, Media, MediaFormat};
 pub use models::{ModelInfo, ModelKind, ModelList};
 pub use speech::{AudioFormat, MAX_SPEECH_CHARS, SpeechEndpoint, SpeechRequest};
 pub use text::{TextReply, TextRequest};

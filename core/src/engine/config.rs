@@ -8,6 +8,7 @@ use crate::policy::{
     BreakerConfig, BudgetConfig, CacheConfig, Priority, RateLimit, RetryPolicy, SchedulerConfig,
 };
 use crate::secret::{ApiKey, KeyTier};
+use crate::sse::StreamLimits;
 
 /// Rate limits: one per endpoint kind, plus one that text, image and audio share (the service
 /// counts a publishable key's generations together).
@@ -69,7 +70,7 @@ impl LimiterConfig {
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct EngineConfig {
-    /// How long one attempt may take to produce a complete answer (or a stream's head).
+    /// How long one attempt may take to produce a complete answer (or a stream's first event).
     pub attempt_timeout: Duration,
     /// The key, only so that it can be scrubbed from server error messages.
     pub redact: Option<ApiKey>,
@@ -90,6 +91,8 @@ pub struct EngineConfig {
     /// Seed of the engine's random generator (jitter). Adapters seed it from the OS;
     /// tests fix it.
     pub seed: u64,
+    /// Idle timeout and post-`[DONE]` drain bounds of every stream.
+    pub stream: StreamLimits,
 }
 
 impl EngineConfig {
@@ -109,6 +112,7 @@ impl EngineConfig {
                 ..SchedulerConfig::default()
             },
             seed: 0,
+            stream: config.stream_limits(),
         }
     }
 }

@@ -66,6 +66,7 @@ use crate::policy::{
     Scheduler,
 };
 use crate::secret::ApiKey;
+use crate::sse::StreamReader;
 use slots::Slots;
 
 pub use config::{CallOptions, EngineConfig, LimiterConfig};
@@ -83,16 +84,18 @@ pub struct CallId {
 pub struct Attempt {
     /// The request (the same bytes on every attempt).
     pub request: http::Request<Bytes>,
-    /// Give up on this attempt at this instant and report [`Engine::on_attempt_timeout`].
-    pub deadline: Instant,
+    /// Give up on this attempt at this instant and report [`Engine::on_attempt_timeout`]
+    /// (`None`: no limit). For a stream, the attempt lasts until its first event.
+    pub deadline: Option<Instant>,
     /// Whether the answer is a stream: on a success status, report the head with
-    /// [`Engine::on_stream_open`] and hand the body to the stream reader.
+    /// [`Engine::on_stream_head`], read the body with the [`StreamReader`] it returns until
+    /// its first chunk ([`Engine::on_stream_open`]) or its end ([`Engine::on_stream_end`]).
     pub stream: bool,
 }
 
-/// What the driver should do next for a call.
+/// What the driver should do next for a call. Not `#[non_exhaustive]` on purpose: a driver
+/// must handle every step, so a new one is a breaking change that the compiler points out.
 #[derive(Debug)]
-#[non_exhaustive]
 pub enum Step {
     /// Perform this attempt, then report its outcome.
     Send(Attempt),
@@ -100,7 +103,10 @@ pub enum Step {
     Wait(Instant),
     /// Poll again when the call is woken.
     Pending,
-    /// The call is over. The id is now stale (for a stream, once its end is reported).
+    /// The stream is open: hand its reader to the caller. The call stays live, holding its
+    /// permit, until the driver reports [`Engine::on_stream_end`]; it is not polled again.
+    Stream(ResponseMeta),
+    /// The call is over. The id is now stale.
     Done(Result<Output, Error>),
 }
 
@@ -128,9 +134,11 @@ enum State {
     Backoff(Instant),
     /// An attempt is out.
     InFlight,
+    /// A stream's head arrived; the driver reads until its first event.
+    Opening(ResponseMeta),
     /// Waiting for an identical call's result.
     Following(CacheKey),
-    /// A stream's head arrived; the driver has not been told yet.
+    /// A stream's first event arrived; the driver has not been told yet.
     StreamOpen(ResponseMeta),
     /// The driver reads the stream; the call keeps its permit until the end is reported.
     Streaming,
@@ -328,12 +336,12 @@ impl Engine {
         let hold = call.deadline.map_or(Step::Pending, Step::Wait);
         match &call.state {
             State::Finished(_) => {}
-            State::InFlight | State::Streaming => return Step::Pending,
+            State::InFlight | State::Opening(_) | State::Streaming => return Step::Pending,
             State::StreamOpen(meta) => {
                 let mut meta = meta.clone();
                 meta.attempts = call.attempts;
                 call.state = State::Streaming;
-                return Step::Done(Ok(Output::Stream(meta)));
+                return Step::Stream(meta);
             }
             _ if expired => {
                 let error = deadline_error(call.attempts);
@@ -417,10 +425,13 @@ impl Engine {
         call.attempt_started = now;
         call.state = State::InFlight;
         let first = call.attempts == 1;
-        let by_timeout = now.checked_add(attempt_timeout).unwrap_or(now);
+        let by_timeout = now.checked_add(attempt_timeout);
         let attempt = Attempt {
             request: call.prepared.attempt(),
-            deadline: call.deadline.map_or(by_timeout, |d| d.min(by_timeout)),
+            deadline: match (call.deadline, by_timeout) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            },
             stream: call.prepared.is_stream(),
         };
         self.metrics.attempts += 1;
@@ -433,12 +444,12 @@ impl Engine {
     /// Reports a complete answer (any status) to the attempt in flight.
     pub fn on_response(&mut self, id: CallId, response: RawResponse, now: Instant) {
         let secret = self.config.redact.as_ref().map(ApiKey::expose);
+        if !self.in_flight(id) {
+            return;
+        }
         let Some(call) = self.calls.get(id) else {
             return;
         };
-        if !matches!(call.state, State::InFlight) {
-            return;
-        }
         let body_len = response.body.len();
         let result = decode(
             call.prepared.expect(),
@@ -458,37 +469,65 @@ impl Engine {
         self.admit_queued(now);
     }
 
-    /// Reports that a streaming attempt received a success status. The next poll returns
-    /// [`Output::Stream`]; the call keeps its permit until [`Engine::on_stream_end`].
-    pub fn on_stream_open(
+    /// Reports that a streaming attempt received a success status. Returns the reader for
+    /// its body (`None` when the attempt is no longer wanted: drop the body). The attempt
+    /// goes on until the reader's first chunk or `[DONE]` ([`on_stream_open`](Self::on_stream_open)):
+    /// a stream that fails before then is a failed attempt
+    /// ([`on_stream_end`](Self::on_stream_end)), which the retry policy may retry.
+    pub fn on_stream_head(
         &mut self,
         id: CallId,
         status: StatusCode,
         headers: &HeaderMap,
         now: Instant,
-    ) {
+    ) -> Option<StreamReader> {
+        let call = self.calls.get_mut(id)?;
+        if !matches!(call.state, State::InFlight) {
+            return None;
+        }
+        call.state = State::Opening(ResponseMeta::from_head(status, headers));
+        Some(StreamReader::new(self.config.stream, call.deadline, now))
+    }
+
+    /// Reports that a stream's first chunk (or `[DONE]`) arrived: the attempt succeeded.
+    /// The next poll returns [`Step::Stream`].
+    pub fn on_stream_open(&mut self, id: CallId, now: Instant) {
         let Some(call) = self.calls.get_mut(id) else {
             return;
         };
-        if !matches!(call.state, State::InFlight) {
+        if !matches!(call.state, State::Opening(_)) {
             return;
         }
+        let State::Opening(meta) = std::mem::replace(&mut call.state, State::InFlight) else {
+            return;
+        };
         let took = now.saturating_duration_since(call.attempt_started);
         let endpoint = call.prepared.endpoint();
-        call.state = State::StreamOpen(ResponseMeta::from_head(status, headers));
+        call.state = State::StreamOpen(meta);
         if let (Some(pass), Some(breakers)) = (call.pass.take(), &mut self.breakers) {
             breakers[endpoint.index()].record(pass, Outcome::Success, took, now);
         }
     }
 
-    /// Reports that a stream ended: read to its end (`None`) or failed (`Some(error)`).
-    /// Frees its permit and limiter slot; the id becomes stale.
+    /// Reports that a stream ended: read to `[DONE]` (`None`) or failed (`Some(error)`).
+    ///
+    /// Before [`on_stream_open`](Self::on_stream_open) this ends the attempt, which may be
+    /// retried (poll again). After it, the call ends: its permit and limiter slot are freed
+    /// and the id becomes stale.
     pub fn on_stream_end(&mut self, id: CallId, error: Option<&Error>, now: Instant) {
         let Some(call) = self.calls.get(id) else {
             return;
         };
-        if !matches!(call.state, State::Streaming | State::StreamOpen(_)) {
-            return;
+        match (&call.state, error) {
+            (State::Opening(_), Some(error)) => {
+                self.end_attempt(id, health(&Err(error.clone())), None, now);
+                self.fail_attempt(id, error.clone(), now);
+                self.admit_queued(now);
+                return;
+            }
+            (State::Opening(_), None) => self.on_stream_open(id, now),
+            (State::Streaming | State::StreamOpen(_), _) => {}
+            _ => return,
         }
         let result = match error {
             None => Ok(Output::Stream(ResponseMeta::default())),
@@ -666,10 +705,11 @@ impl Engine {
 
     // ----- transitions -----
 
+    /// Whether an attempt is out (a stream's attempt lasts until its first event).
     fn in_flight(&self, id: CallId) -> bool {
         self.calls
             .get(id)
-            .is_some_and(|call| matches!(call.state, State::InFlight))
+            .is_some_and(|call| matches!(call.state, State::InFlight | State::Opening(_)))
     }
 
     fn note_wait(&mut self, id: CallId) {
@@ -843,7 +883,7 @@ impl Engine {
             && self.budget.as_mut().is_none_or(|b| b.try_retry(now))
         {
             call.last_delay = delay;
-            call.state = State::Backoff(now.checked_add(delay).unwrap_or(now));
+            call.state = State::Backoff(crate::time::after(now, delay));
             self.metrics.retried += 1;
             return;
         }

@@ -97,7 +97,7 @@ fn success_path_ends_once() {
     let mut r = rig(|_| {});
     let id = r.text("hi", CallOptions::default(), 0);
     let attempt = r.send(id, 0);
-    assert_eq!(attempt.deadline, r.at(10_000));
+    assert_eq!(attempt.deadline, Some(r.at(10_000)));
     assert!(!attempt.stream);
     assert!(matches!(r.engine.poll(id, r.at(0)), Step::Pending));
     r.engine.on_response(id, response(200, "hello"), r.at(5));
@@ -229,7 +229,11 @@ fn deadlines_bound_attempts_backoffs_and_calls() {
         0,
     );
     let attempt = r.send(id, 0);
-    assert_eq!(attempt.deadline, r.at(3000), "the call deadline is earlier");
+    assert_eq!(
+        attempt.deadline,
+        Some(r.at(3000)),
+        "the call deadline is earlier"
+    );
     r.engine.on_attempt_timeout(id, r.at(3000));
     let error = r.done(id, 3000).unwrap_err();
     assert_eq!(error.kind(), ErrorKind::Timeout);
@@ -680,9 +684,13 @@ fn streams_hold_their_permit_until_the_end() {
         r.t0,
     );
     assert!(r.send(stream, 0).stream);
-    r.engine
-        .on_stream_open(stream, StatusCode::OK, &HeaderMap::new(), r.at(1));
-    let Ok(Output::Stream(meta)) = r.done(stream, 1) else {
+    let reader = r
+        .engine
+        .on_stream_head(stream, StatusCode::OK, &HeaderMap::new(), r.at(1));
+    assert!(reader.is_some());
+    assert!(matches!(r.engine.poll(stream, r.at(1)), Step::Pending));
+    r.engine.on_stream_open(stream, r.at(1));
+    let Step::Stream(meta) = r.engine.poll(stream, r.at(1)) else {
         panic!()
     };
     assert_eq!(meta.attempts, 1);
@@ -752,4 +760,61 @@ fn transport_errors_are_retried_then_typed() {
         r.at(1),
     );
     assert!(matches!(r.engine.poll(id, r.at(1)), Step::Wait(_)));
+}
+
+fn stream_call(r: &mut Rig, ms: u64) -> CallId {
+    let mut request = ChatRequest::new("openai").user("stream");
+    request.stream = Some(true);
+    let prepared = r.encoder.chat(&request).unwrap();
+    r.engine.submit(prepared, CallOptions::default(), r.at(ms))
+}
+
+#[test]
+fn a_stream_that_ends_before_its_first_event_is_retried_like_a_reset() {
+    let mut r = rig(|_| {});
+    let id = stream_call(&mut r, 0);
+    r.send(id, 0);
+    let mut reader = r
+        .engine
+        .on_stream_head(id, StatusCode::OK, &HeaderMap::new(), r.at(1))
+        .unwrap();
+    reader.push(b": ping\n\n", r.at(2));
+    reader.on_body_end(Ok(()));
+    let crate::sse::ReadStep::End(Err(error)) = reader.poll(r.at(2)) else {
+        panic!("expected the end")
+    };
+    assert!(!reader.has_started());
+    r.engine.on_stream_end(id, Some(&error), r.at(2));
+    assert!(
+        matches!(r.engine.poll(id, r.at(2)), Step::Wait(_)),
+        "a backoff, then a retry"
+    );
+    let attempt = r.send(id, 10_000);
+    assert!(attempt.stream);
+    assert_eq!(r.engine.metrics(r.at(10_000)).retried, 1);
+}
+
+#[test]
+fn a_stream_error_after_its_first_event_ends_the_call() {
+    let mut r = rig(|_| {});
+    let id = stream_call(&mut r, 0);
+    r.send(id, 0);
+    r.engine
+        .on_stream_head(id, StatusCode::OK, &HeaderMap::new(), r.at(1))
+        .unwrap();
+    r.engine.on_stream_open(id, r.at(1));
+    assert!(matches!(r.engine.poll(id, r.at(1)), Step::Stream(_)));
+    r.engine
+        .on_stream_end(id, Some(&Error::stream("cut")), r.at(2));
+    let m = r.engine.metrics(r.at(2));
+    assert_eq!((m.retried, m.in_flight, r.engine.calls()), (0, 0, 0));
+}
+
+#[test]
+fn a_huge_request_timeout_means_no_attempt_deadline() {
+    let mut r = rig(|c| c.attempt_timeout = Duration::MAX);
+    let id = r.text("hi", CallOptions::default(), 0);
+    assert_eq!(r.send(id, 0).deadline, None);
+    let id = r.text("bye", CallOptions::default().timeout(Duration::MAX), 0);
+    assert_eq!(r.send(id, 0).deadline, None);
 }

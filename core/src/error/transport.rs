@@ -1,4 +1,4 @@
-//! Network-level failures, as reported by a [`Transport`](crate::drive::Transport).
+//! Network-level failures, as reported by a transport (the drivers' seam in `blossom-client`).
 
 use std::fmt;
 use std::sync::Arc;

@@ -298,7 +298,7 @@ impl Breaker {
     }
 
     fn open(&mut self, now: Instant) {
-        let until = now.checked_add(self.config.open_for).unwrap_or(now);
+        let until = crate::time::after(now, self.config.open_for);
         self.opened += 1;
         self.transition(BreakerState::Open { until });
     }

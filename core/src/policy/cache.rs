@@ -143,7 +143,7 @@ impl<V: Clone> Cache<V> {
             Entry {
                 value,
                 size,
-                expires: now.checked_add(ttl).unwrap_or(now),
+                expires: crate::time::after(now, ttl),
                 tick: self.tick,
             },
         );

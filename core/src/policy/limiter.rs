@@ -165,7 +165,7 @@ impl Limiter {
         self.in_flight = self.in_flight.saturating_sub(1);
         if let Some(asked) = throttled {
             let pause = asked.unwrap_or(Duration::from_secs(1));
-            let until = now.checked_add(pause).unwrap_or(now);
+            let until = crate::time::after(now, pause);
             let until = self.paused_until.map_or(until, |p| p.max(until));
             self.paused_until = Some(until);
             self.pace = (self.pace(now) / 2.0).max(MIN_PACE);

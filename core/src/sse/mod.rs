@@ -17,7 +17,9 @@
 mod accumulator;
 mod chat_stream;
 pub mod decoder;
+mod reader;
 
 pub use accumulator::ChatAccumulator;
 pub use chat_stream::ChatStreamDecoder;
 pub use decoder::{SseDecoder, SseError, SseEvent};
+pub use reader::{Drain, DrainStep, ReadStep, StreamLimits, StreamReader};

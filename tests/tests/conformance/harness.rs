@@ -8,9 +8,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use blossom_client::{AnyRequest, AnyResponse, ShutdownReport};
 use blossom_core::Error;
 use blossom_core::api::{ChatChunk, ChatRequest, TextRequest};
-use blossom_core::drive::{AnyRequest, AnyResponse, ShutdownReport};
 use blossom_core::engine::{CallOptions, LimiterConfig};
 use blossom_core::policy::{BreakerConfig, MetricsSnapshot, RetryPolicy};
 use blossom_emulator::DEMO_SECRET_KEY;

@@ -2,11 +2,11 @@
 
 use std::time::{Duration, Instant};
 
+use blossom_client::{AnyRequest, AnyResponse};
 use blossom_core::ErrorKind;
 use blossom_core::api::{
     AudioFormat, ChatRequest, ImageRequest, MediaFormat, ModelKind, SpeechRequest, TextRequest,
 };
-use blossom_core::drive::{AnyRequest, AnyResponse};
 use blossom_core::engine::{CallOptions, LimiterConfig};
 use blossom_core::policy::{BreakerConfig, BreakerStatus, Priority, RateLimit, RetryPolicy};
 use blossom_emulator::{EmulatorConfig, FaultSpec};

@@ -7,20 +7,21 @@ use std::time::{Duration, Instant};
 
 use super::batch::Batch;
 use super::call::{Call, StreamCall};
+use super::inner::Inner;
 use super::pool::{self, PoolResults, Submitter};
-use super::request::ApiRequest;
-use super::settings::{Settings, settings_setters};
-use super::wake::{AsyncSignal, EngineCell, EngineGuard};
-use super::{Runtime, Transport};
-use crate::api::{
+use crate::request::ApiRequest;
+use crate::runtime::Runtime;
+use crate::settings::{Settings, settings_setters};
+use crate::shutdown::{Shutdown, ShutdownReport};
+use crate::transport::Transport;
+use blossom_core::ClientConfig;
+use blossom_core::api::{
     Audio, ChatCompletion, ChatRequest, Image, ImageRequest, ModelKind, ModelList, SpeechRequest,
     StreamOptions, TextReply, TextRequest,
 };
-use crate::codec::Encoder;
-use crate::config::ClientConfig;
-use crate::engine::CallOptions;
-use crate::error::Error;
-use crate::policy::MetricsSnapshot;
+use blossom_core::engine::CallOptions;
+use blossom_core::error::Error;
+use blossom_core::policy::MetricsSnapshot;
 
 /// A Pollinations client for the async runtime `R`.
 ///
@@ -31,21 +32,6 @@ use crate::policy::MetricsSnapshot;
 /// call and frees its permit and connection.
 pub struct Client<R: Runtime> {
     pub(crate) inner: Arc<Inner<R>>,
-}
-
-pub(crate) struct Inner<R> {
-    pub(crate) runtime: R,
-    pub(crate) transport: Arc<dyn Transport>,
-    pub(crate) encoder: Encoder,
-    pub(crate) cell: EngineCell<AsyncSignal>,
-    pub(crate) config: ClientConfig,
-}
-
-impl<R> Inner<R> {
-    /// The engine, locked. Never held across an `.await`.
-    pub(crate) fn engine(&self) -> EngineGuard<'_, AsyncSignal> {
-        self.cell.lock()
-    }
 }
 
 impl<R: Runtime> Clone for Client<R> {
@@ -63,18 +49,6 @@ impl<R: Runtime> fmt::Debug for Client<R> {
             .field("api_key", &self.inner.config.api_key)
             .finish_non_exhaustive()
     }
-}
-
-/// What [`Client::shutdown`] did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct ShutdownReport {
-    /// Calls that were unfinished when shutdown began and finished within the grace period.
-    pub completed: usize,
-    /// Calls still unfinished when the grace period ended, cancelled with a shutdown error.
-    pub cancelled: usize,
-    /// How long the shutdown took.
-    pub took: Duration,
 }
 
 impl<R: Runtime> Client<R> {
@@ -111,7 +85,7 @@ impl<R: Runtime> Client<R> {
 
     /// Sends any request; the typed methods below are shorthands for it.
     pub fn call<Q: ApiRequest>(&self, request: Q) -> Call<R, Q::Output> {
-        Call::new(self.clone(), request.prepare(&self.inner.encoder))
+        Call::new(Arc::clone(&self.inner), self.inner.prepare(request))
     }
 
     /// Generates text for a prompt (`GET /text/{prompt}`).
@@ -124,15 +98,15 @@ impl<R: Runtime> Client<R> {
         self.call(request)
     }
 
-    /// A streamed chat completion: await it to get a [`ChatStream`](super::ChatStream) of
-    /// chunks as they arrive.
+    /// A streamed chat completion: await it to get a [`ChatStream`](super::stream::ChatStream) of
+    /// chunks as they arrive. The call's timeout bounds the whole stream.
     pub fn chat_stream(&self, mut request: ChatRequest) -> StreamCall<R> {
         request.stream = Some(true);
         request.stream_options = Some(StreamOptions {
             include_usage: true,
         });
         let prepared = self.inner.encoder.chat(&request);
-        StreamCall::new(self.clone(), prepared)
+        StreamCall::new(Arc::clone(&self.inner), prepared)
     }
 
     /// Generates an image (`GET /image/{prompt}`).
@@ -178,7 +152,11 @@ impl<R: Runtime> Client<R> {
             (low, Some(high)) if low == high => Some(low),
             _ => None,
         };
-        Batch::new(self.clone(), futures_util::stream::iter(requests), total)
+        Batch::new(
+            Arc::clone(&self.inner),
+            futures_util::stream::iter(requests),
+            total,
+        )
     }
 
     /// A batch over an async stream of requests (prompts arriving from a generator, a file
@@ -188,7 +166,7 @@ impl<R: Runtime> Client<R> {
         S: futures_core::Stream + Send + 'static,
         S::Item: ApiRequest,
     {
-        Batch::new(self.clone(), requests, None)
+        Batch::new(Arc::clone(&self.inner), requests, None)
     }
 
     /// A pool of `workers` workers fed through a bounded queue: submit requests with the
@@ -198,7 +176,7 @@ impl<R: Runtime> Client<R> {
         &self,
         workers: usize,
     ) -> (Submitter<Q>, PoolResults<Q::Output>) {
-        pool::start(self, workers, CallOptions::default())
+        pool::start(&self.inner, workers, CallOptions::default())
     }
 
     /// Everything measured so far: counters, gauges, breaker states, latency percentiles.
@@ -207,12 +185,12 @@ impl<R: Runtime> Client<R> {
         self.inner.engine().metrics(now)
     }
 
-    /// Stops admitting calls (new ones fail with [`ErrorKind::Shutdown`](crate::ErrorKind::Shutdown)),
+    /// Stops admitting calls (new ones fail with [`ErrorKind::Shutdown`](blossom_core::ErrorKind::Shutdown)),
     /// lets unfinished calls run for up to `grace`, then cancels the rest with a shutdown
     /// error. Every call still ends with exactly one result.
     pub async fn shutdown(&self, grace: Duration) -> ShutdownReport {
         let cell = &self.inner.cell;
-        let shutdown = cell.begin_shutdown(self.now(), grace);
+        let shutdown = Shutdown::begin(cell, self.now(), grace);
         while let Some(next) = shutdown.next_check(cell, self.now()) {
             self.inner.runtime.sleep_until(next).await;
         }
@@ -255,16 +233,8 @@ impl<R: Runtime> Client<R> {
         }
     }
 
-    pub(crate) fn now(&self) -> Instant {
-        self.inner.runtime.now()
-    }
-
-    pub(crate) fn body_limit(&self) -> usize {
-        self.inner.config.max_body_bytes
-    }
-
-    pub(crate) fn idle_timeout(&self) -> Duration {
-        self.inner.config.stream_idle_timeout
+    fn now(&self) -> Instant {
+        self.inner.now()
     }
 }
 

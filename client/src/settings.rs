@@ -3,11 +3,12 @@
 
 use std::fmt;
 
-use super::wake::{EngineCell, Notify};
-use crate::codec::Encoder;
-use crate::config::ClientConfig;
-use crate::engine::{Engine, EngineConfig};
-use crate::error::Error;
+use crate::cell::EngineCell;
+use crate::signal::Notify;
+use blossom_core::ClientConfig;
+use blossom_core::codec::Encoder;
+use blossom_core::engine::{Engine, EngineConfig};
+use blossom_core::error::Error;
 
 /// A change to the engine's policies, applied when the client is built.
 type PolicyChange = Box<dyn FnOnce(&mut EngineConfig) + Send>;
@@ -89,7 +90,7 @@ pub(crate) struct Parts<T, S> {
 macro_rules! settings_setters {
     () => {
         /// Replaces the whole configuration.
-        pub fn config(mut self, config: $crate::ClientConfig) -> Self {
+        pub fn config(mut self, config: ::blossom_core::ClientConfig) -> Self {
             self.settings.map(|_| Ok(config));
             self
         }
@@ -133,7 +134,8 @@ macro_rules! settings_setters {
             self
         }
 
-        /// Sets the connect timeout.
+        /// Sets the connect timeout (values beyond what the transport supports, such as
+        /// `Duration::MAX`, mean the longest it supports).
         pub fn connect_timeout(mut self, timeout: std::time::Duration) -> Self {
             self.settings.map(|mut config| {
                 config.connect_timeout = timeout;
@@ -142,7 +144,8 @@ macro_rules! settings_setters {
             self
         }
 
-        /// Sets how long one attempt may take.
+        /// Sets how long one attempt may take (for a stream: up to its first event);
+        /// `Duration::MAX` means no limit.
         pub fn request_timeout(mut self, timeout: std::time::Duration) -> Self {
             self.settings.map(|mut config| {
                 config.request_timeout = timeout;
@@ -151,10 +154,23 @@ macro_rules! settings_setters {
             self
         }
 
-        /// Sets how long a stream may stay silent.
+        /// Sets how long a stream may stay silent (no byte at all) before it fails with a
+        /// timeout; `Duration::MAX` means no limit.
         pub fn stream_idle_timeout(mut self, timeout: std::time::Duration) -> Self {
             self.settings.map(|mut config| {
                 config.stream_idle_timeout = timeout;
+                Ok(config)
+            });
+            self
+        }
+
+        /// After a stream's `[DONE]`, reads the rest of its body for at most `timeout` and
+        /// `bytes` (in the background: the caller has its answer already) so the connection
+        /// can be reused; past either bound the connection is closed. Default 200 ms, 64 KiB.
+        pub fn stream_drain(mut self, timeout: std::time::Duration, bytes: usize) -> Self {
+            self.settings.map(|mut config| {
+                config.stream_drain_timeout = timeout;
+                config.stream_drain_bytes = bytes;
                 Ok(config)
             });
             self
@@ -179,32 +195,38 @@ macro_rules! settings_setters {
         }
 
         /// Sets the retry policy (default: 2 retries, 0.5 s base, 8 s cap, full jitter).
-        pub fn retry(mut self, policy: $crate::policy::RetryPolicy) -> Self {
+        pub fn retry(mut self, policy: ::blossom_core::policy::RetryPolicy) -> Self {
             self.settings.policy(move |engine| engine.retry = policy);
             self
         }
 
         /// Sets the retry budget (`None`: no budget).
-        pub fn retry_budget(mut self, budget: Option<$crate::policy::BudgetConfig>) -> Self {
+        pub fn retry_budget(
+            mut self,
+            budget: Option<::blossom_core::policy::BudgetConfig>,
+        ) -> Self {
             self.settings.policy(move |engine| engine.budget = budget);
             self
         }
 
         /// Sets the circuit breaker of each endpoint kind (`None`: no breakers).
-        pub fn circuit_breaker(mut self, breaker: Option<$crate::policy::BreakerConfig>) -> Self {
+        pub fn circuit_breaker(
+            mut self,
+            breaker: Option<::blossom_core::policy::BreakerConfig>,
+        ) -> Self {
             self.settings.policy(move |engine| engine.breaker = breaker);
             self
         }
 
         /// Sets the rate limits (default: by key tier, see
-        /// [`LimiterConfig::for_tier`]($crate::engine::LimiterConfig::for_tier)).
-        pub fn rate_limits(mut self, limits: $crate::engine::LimiterConfig) -> Self {
+        /// [`LimiterConfig::for_tier`](::blossom_core::engine::LimiterConfig::for_tier)).
+        pub fn rate_limits(mut self, limits: ::blossom_core::engine::LimiterConfig) -> Self {
             self.settings.policy(move |engine| engine.limits = limits);
             self
         }
 
         /// Sets the response cache and coalescing.
-        pub fn cache(mut self, cache: $crate::policy::CacheConfig) -> Self {
+        pub fn cache(mut self, cache: ::blossom_core::policy::CacheConfig) -> Self {
             self.settings.policy(move |engine| engine.cache = cache);
             self
         }

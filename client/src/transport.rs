@@ -8,7 +8,7 @@ use futures_core::Stream;
 use futures_util::StreamExt as _;
 use http::{HeaderMap, StatusCode};
 
-use crate::error::{TransportError, TransportErrorKind};
+use blossom_core::error::{TransportError, TransportErrorKind};
 
 /// A response body, chunk by chunk, as the network delivers it. Dropping it aborts the
 /// transfer and frees the connection.

@@ -10,12 +10,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, Sender, SyncSender, channel, sync_channel};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use super::batch::{BatchProgress, ProgressFn, Tally};
-use super::blocking::BlockingRuntime;
-use super::blocking_client::BlockingClient;
-use super::pool::Ticket;
-use super::request::ApiRequest;
-use crate::error::Error;
+use super::call::call;
+use super::inner::BlockingInner;
+use super::seams::BlockingRuntime;
+use crate::progress::{BatchProgress, ProgressFn, Tally, Ticket};
+use crate::request::ApiRequest;
+use blossom_core::engine::CallOptions;
+use blossom_core::error::Error;
 
 type Job<Q> = (usize, Q);
 type Answer<Q> = Result<<Q as ApiRequest>::Output, Error>;
@@ -24,7 +25,8 @@ type Outcome<Q> = (usize, Answer<Q>);
 /// A blocking batch being configured. Call [`run`](Self::run) to start it.
 #[must_use = "a batch does nothing until run() and its results are read"]
 pub struct BlockingBatch<C: BlockingRuntime, I> {
-    client: BlockingClient<C>,
+    inner: Arc<BlockingInner<C>>,
+    options: CallOptions,
     requests: I,
     concurrency: usize,
     ordered: bool,
@@ -46,9 +48,10 @@ where
     I: Iterator,
     I::Item: ApiRequest,
 {
-    pub(crate) fn new(client: BlockingClient<C>, requests: I) -> Self {
+    pub(crate) fn new(inner: Arc<BlockingInner<C>>, options: CallOptions, requests: I) -> Self {
         Self {
-            client,
+            inner,
+            options,
             requests,
             concurrency: 8,
             ordered: false,
@@ -82,14 +85,16 @@ where
         for _ in 0..self.concurrency {
             let jobs = Arc::clone(&jobs_rx);
             let results = results_tx.clone();
-            let client = self.client.clone();
-            self.client.spawn_thread(Box::new(move || {
+            let inner = Arc::clone(&self.inner);
+            let options = self.options.clone();
+            self.inner.clock.spawn_thread(Box::new(move || {
                 loop {
                     let job = jobs.lock().unwrap_or_else(PoisonError::into_inner).recv();
                     let Ok((index, request)) = job else {
                         return;
                     };
-                    if results.send((index, client.call(request))).is_err() {
+                    let result = call(&inner, request, options.clone());
+                    if results.send((index, result)).is_err() {
                         return;
                     }
                 }
@@ -230,7 +235,7 @@ impl<Q> BlockingSubmitter<Q> {
     /// Queues a request, blocking while the queue is full. Returns its ticket.
     ///
     /// # Errors
-    /// [`ErrorKind::Shutdown`](crate::ErrorKind::Shutdown) when the pool's results were
+    /// [`ErrorKind::Shutdown`](blossom_core::ErrorKind::Shutdown) when the pool's results were
     /// dropped and its workers stopped.
     pub fn submit(&self, request: Q) -> Result<Ticket, Error> {
         let ticket = self.next.fetch_add(1, Ordering::Relaxed);
@@ -263,7 +268,8 @@ impl<T> Iterator for BlockingPoolResults<T> {
 
 /// Starts `workers` worker threads with queues of the same size.
 pub(crate) fn start_pool<C, Q>(
-    client: &BlockingClient<C>,
+    inner: &Arc<BlockingInner<C>>,
+    options: CallOptions,
     workers: usize,
 ) -> (BlockingSubmitter<Q>, BlockingPoolResults<Q::Output>)
 where
@@ -277,14 +283,18 @@ where
     for _ in 0..workers {
         let jobs = Arc::clone(&jobs_rx);
         let results = results_tx.clone();
-        let worker = client.clone();
-        client.spawn_thread(Box::new(move || {
+        let worker = Arc::clone(inner);
+        let options = options.clone();
+        inner.clock.spawn_thread(Box::new(move || {
             loop {
                 let job = jobs.lock().unwrap_or_else(PoisonError::into_inner).recv();
                 let Ok((ticket, request)) = job else {
                     return;
                 };
-                if results.send((ticket, worker.call(request))).is_err() {
+                if results
+                    .send((ticket, call(&worker, request, options.clone())))
+                    .is_err()
+                {
                     return;
                 }
             }

@@ -14,14 +14,13 @@ use std::task::{Context, Poll};
 
 use futures_core::Stream;
 
-use super::Runtime;
-use super::client::Client;
-use super::request::ApiRequest;
-use crate::engine::CallOptions;
-use crate::error::Error;
-
-/// A ticket: the number [`Submitter::submit`] gave a request, repeated on its result.
-pub type Ticket = u64;
+use super::call::Call;
+use super::inner::Inner;
+use crate::progress::Ticket;
+use crate::request::ApiRequest;
+use crate::runtime::Runtime;
+use blossom_core::engine::CallOptions;
+use blossom_core::error::Error;
 
 /// Puts requests into a worker pool. Cloneable; the pool drains and its results end when
 /// every clone is dropped (or [`close`](Self::close)d).
@@ -52,7 +51,7 @@ impl<Q> Submitter<Q> {
     /// Queues a request, waiting while the queue is full. Returns its ticket.
     ///
     /// # Errors
-    /// [`ErrorKind::Shutdown`](crate::ErrorKind::Shutdown) when the pool is closed or its
+    /// [`ErrorKind::Shutdown`](blossom_core::ErrorKind::Shutdown) when the pool is closed or its
     /// results were dropped.
     pub async fn submit(&self, request: Q) -> Result<Ticket, Error> {
         let ticket = self.next.fetch_add(1, Ordering::Relaxed);
@@ -107,7 +106,7 @@ impl<T> Stream for PoolResults<T> {
 /// Starts `workers` workers (at least one) on the client's runtime, with queues of the same
 /// size, each call using `options`.
 pub(crate) fn start<R, Q>(
-    client: &Client<R>,
+    inner: &Arc<Inner<R>>,
     workers: usize,
     options: CallOptions,
 ) -> (Submitter<Q>, PoolResults<Q::Output>)
@@ -121,11 +120,13 @@ where
     for _ in 0..workers {
         let jobs = jobs_rx.clone();
         let results = results_tx.clone();
-        let worker = client.clone();
+        let worker = Arc::clone(inner);
         let options = options.clone();
-        client.inner.runtime.spawn(Box::pin(async move {
+        inner.runtime.spawn(Box::pin(async move {
             while let Ok((ticket, request)) = jobs.recv().await {
-                let result = worker.call(request).options(options.clone()).await;
+                let prepared = worker.prepare(request);
+                let call: Call<R, Q::Output> = Call::new(Arc::clone(&worker), prepared);
+                let result = call.options(options.clone()).await;
                 if results.send((ticket, result)).await.is_err() {
                     // Nobody reads the results any more: stop taking work.
                     jobs.close();

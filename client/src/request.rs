@@ -1,13 +1,72 @@
 //! Requests as values: one trait for "a request whose answer is `Output`", so batches, worker
 //! pools and the per-method calls share one path, and an enum for mixed workloads.
 
-use super::call::FromOutput;
-use crate::api::{
+use blossom_core::api::{
     ChatCompletion, ChatRequest, ImageRequest, Media, ModelKind, ModelList, SpeechRequest,
     TextReply, TextRequest,
 };
-use crate::codec::{Encoder, Output, Prepared};
-use crate::error::Error;
+use blossom_core::codec::{Encoder, Output, Prepared};
+use blossom_core::error::Error;
+
+/// Answers a call can produce. Sealed: implemented for the SDK's answer types only.
+pub trait FromOutput: Sized + Send + 'static + sealed::Sealed {
+    /// Extracts this answer from the engine's output.
+    ///
+    /// # Errors
+    /// When the output is of another kind (a bug in the SDK, reported rather than panicking).
+    fn from_output(output: Output) -> Result<Self, Error>;
+}
+
+pub(crate) mod sealed {
+    pub trait Sealed {}
+    impl Sealed for blossom_core::api::ChatCompletion {}
+    impl Sealed for blossom_core::api::TextReply {}
+    impl Sealed for blossom_core::api::Media {}
+    impl Sealed for blossom_core::api::ModelList {}
+}
+
+pub(crate) fn mismatch(output: &Output) -> Error {
+    Error::decode(
+        format!("internal: unexpected answer kind {:?}", output.meta()),
+        b"",
+    )
+}
+
+impl FromOutput for ChatCompletion {
+    fn from_output(output: Output) -> Result<Self, Error> {
+        match output {
+            Output::Chat(chat) => Ok(*chat),
+            other => Err(mismatch(&other)),
+        }
+    }
+}
+
+impl FromOutput for TextReply {
+    fn from_output(output: Output) -> Result<Self, Error> {
+        match output {
+            Output::Text(text) => Ok(text),
+            other => Err(mismatch(&other)),
+        }
+    }
+}
+
+impl FromOutput for Media {
+    fn from_output(output: Output) -> Result<Self, Error> {
+        match output {
+            Output::Media(media) => Ok(media),
+            other => Err(mismatch(&other)),
+        }
+    }
+}
+
+impl FromOutput for ModelList {
+    fn from_output(output: Output) -> Result<Self, Error> {
+        match output {
+            Output::Models(models) => Ok(models),
+            other => Err(mismatch(&other)),
+        }
+    }
+}
 
 /// A request the client can send, and the answer it produces. Implemented for every request
 /// type and for [`AnyRequest`].
@@ -18,7 +77,7 @@ pub trait ApiRequest: Send + 'static {
     /// Encodes the request (validating it first).
     ///
     /// # Errors
-    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) when the request is invalid.
+    /// [`ErrorKind::InvalidInput`](blossom_core::ErrorKind::InvalidInput) when the request is invalid.
     fn prepare(self, encoder: &Encoder) -> Result<Prepared, Error>;
 }
 
@@ -105,7 +164,7 @@ impl AnyResponse {
     }
 
     /// The answer's metadata.
-    pub fn meta(&self) -> &crate::api::ResponseMeta {
+    pub fn meta(&self) -> &blossom_core::api::ResponseMeta {
         match self {
             Self::Text(reply) => &reply.meta,
             Self::Chat(chat) => &chat.meta,
@@ -115,7 +174,7 @@ impl AnyResponse {
     }
 }
 
-impl super::call::sealed::Sealed for AnyResponse {}
+impl sealed::Sealed for AnyResponse {}
 
 impl FromOutput for AnyResponse {
     fn from_output(output: Output) -> Result<Self, Error> {

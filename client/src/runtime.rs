@@ -5,9 +5,9 @@ use std::time::{Instant, SystemTime};
 
 use async_trait::async_trait;
 
-use super::Transport;
-use crate::config::ClientConfig;
-use crate::error::Error;
+use crate::transport::Transport;
+use blossom_core::ClientConfig;
+use blossom_core::error::Error;
 
 /// Time for the driver: the engine never reads a clock, so the driver asks this.
 #[async_trait]

@@ -6,74 +6,24 @@
 //! `(index, Result)`. Dropping the result stream cancels the calls in flight.
 
 use std::pin::Pin;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 
 use futures_core::Stream;
 use futures_util::StreamExt as _;
 
-use super::Runtime;
-use super::client::Client;
-use super::request::ApiRequest;
-use crate::engine::CallOptions;
-use crate::error::Error;
-
-/// How far a batch has got, passed to the progress callback after each item.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct BatchProgress {
-    /// Items finished (succeeded or failed).
-    pub completed: usize,
-    /// Items that succeeded.
-    pub succeeded: usize,
-    /// Items that failed.
-    pub failed: usize,
-    /// Items in the input, when it knows its length.
-    pub total: Option<usize>,
-}
-
-pub(crate) type ProgressFn = Box<dyn FnMut(&BatchProgress) + Send>;
-
-/// The running totals of a batch and the callback that sees them after each item.
-pub(crate) struct Tally {
-    progress: BatchProgress,
-    callback: Option<ProgressFn>,
-}
-
-impl Tally {
-    pub(crate) fn new(total: Option<usize>, callback: Option<ProgressFn>) -> Self {
-        Self {
-            progress: BatchProgress {
-                total,
-                ..BatchProgress::default()
-            },
-            callback,
-        }
-    }
-
-    pub(crate) fn progress(&self) -> &BatchProgress {
-        &self.progress
-    }
-
-    /// Counts one finished item and tells the callback.
-    pub(crate) fn record(&mut self, succeeded: bool) {
-        let progress = &mut self.progress;
-        progress.completed += 1;
-        if succeeded {
-            progress.succeeded += 1;
-        } else {
-            progress.failed += 1;
-        }
-        if let Some(callback) = &mut self.callback {
-            callback(progress);
-        }
-    }
-}
+use super::call::Call;
+use super::inner::Inner;
+use crate::progress::{BatchProgress, ProgressFn, Tally};
+use crate::request::ApiRequest;
+use crate::runtime::Runtime;
+use blossom_core::engine::CallOptions;
+use blossom_core::error::Error;
 
 /// A batch being configured. Call [`run`](Self::run) to start it.
 #[must_use = "a batch does nothing until run() and its results are polled"]
 pub struct Batch<R: Runtime, S> {
-    client: Client<R>,
+    inner: Arc<Inner<R>>,
     requests: S,
     total: Option<usize>,
     concurrency: usize,
@@ -98,9 +48,9 @@ where
     S: Stream + Send + 'static,
     S::Item: ApiRequest,
 {
-    pub(crate) fn new(client: Client<R>, requests: S, total: Option<usize>) -> Self {
+    pub(crate) fn new(inner: Arc<Inner<R>>, requests: S, total: Option<usize>) -> Self {
         Self {
-            client,
+            inner,
             requests,
             total,
             concurrency: 8,
@@ -138,7 +88,7 @@ where
     /// Starts the batch: a stream of `(index, result)`, one per input item.
     pub fn run(self) -> BatchResults<<S::Item as ApiRequest>::Output> {
         let Self {
-            client,
+            inner,
             requests,
             total,
             concurrency,
@@ -147,7 +97,8 @@ where
             progress,
         } = self;
         let calls = requests.enumerate().map(move |(index, request)| {
-            let call = client.call(request).options(options.clone());
+            let call: Call<R, _> =
+                Call::new(Arc::clone(&inner), inner.prepare(request)).options(options.clone());
             async move { (index, call.await) }
         });
         let results: BoxedResults<_> = if ordered {

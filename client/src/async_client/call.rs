@@ -1,0 +1,327 @@
+//! Calls as futures: the drive loop over the engine, and the per-call option builders.
+
+use std::future::{Future, IntoFuture};
+use std::marker::PhantomData;
+use std::pin::{Pin, pin};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures_util::future::{Either, select};
+
+use super::inner::Inner;
+use super::stream::{ChatStream, OpenStream, Opened, open, sleep_until};
+use crate::cell::{EndGuard, StreamControl};
+use crate::request::{FromOutput, mismatch};
+use crate::runtime::Runtime;
+use crate::signal::AsyncSignal;
+use crate::transport::read_body;
+use blossom_core::codec::{Output, Prepared};
+use blossom_core::engine::{Attempt, CallId, CallOptions, RawResponse, Step};
+use blossom_core::error::{Error, TransportError};
+use blossom_core::policy::{Priority, RetryPolicy};
+
+/// A boxed, sendable future, as returned by `.await`ing a call.
+pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+
+/// One call, not yet started. Set options, then `.await` it.
+///
+/// ```ignore
+/// let reply = client.chat(request).timeout(Duration::from_secs(20)).priority(Priority::High).await?;
+/// ```
+#[must_use = "a call does nothing until it is awaited"]
+pub struct Call<R: Runtime, T> {
+    inner: Arc<Inner<R>>,
+    prepared: Result<Prepared, Error>,
+    options: CallOptions,
+    _output: PhantomData<fn() -> T>,
+}
+
+impl<R: Runtime, T> std::fmt::Debug for Call<R, T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Call")
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<R: Runtime, T> Call<R, T> {
+    pub(crate) fn new(inner: Arc<Inner<R>>, prepared: Result<Prepared, Error>) -> Self {
+        Self {
+            inner,
+            prepared,
+            options: CallOptions::default(),
+            _output: PhantomData,
+        }
+    }
+
+    /// The call must finish within `timeout`, across all attempts and waits.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.options.timeout = Some(timeout);
+        self
+    }
+
+    /// The call must finish by `deadline`.
+    pub fn deadline(mut self, deadline: Instant) -> Self {
+        self.options.deadline = Some(deadline);
+        self
+    }
+
+    /// Its priority for a permit (default normal).
+    pub fn priority(mut self, priority: Priority) -> Self {
+        self.options.priority = priority;
+        self
+    }
+
+    /// Skip the client's cache and coalescing for this call (the answer still refreshes the cache).
+    pub fn no_cache(mut self) -> Self {
+        self.options.no_cache = true;
+        self
+    }
+
+    /// A retry policy for this call instead of the client's.
+    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+        self.options.retry = Some(policy);
+        self
+    }
+
+    /// Replaces all options at once.
+    pub fn options(mut self, options: CallOptions) -> Self {
+        self.options = options;
+        self
+    }
+}
+
+impl<R: Runtime, T: FromOutput> IntoFuture for Call<R, T> {
+    type Output = Result<T, Error>;
+    type IntoFuture = BoxFuture<Result<T, Error>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(async move {
+            let prepared = self.prepared?;
+            match execute(&self.inner, prepared, self.options).await? {
+                Executed::Output(output) => T::from_output(output),
+                // Dropping the stream ends its call.
+                Executed::Stream(open) => Err(mismatch(&Output::Stream(open.meta))),
+            }
+        })
+    }
+}
+
+/// A streaming chat call, not yet started. Set options, then `.await` it for a [`ChatStream`].
+#[must_use = "a call does nothing until it is awaited"]
+pub struct StreamCall<R: Runtime> {
+    inner: Call<R, ChatStream>,
+}
+
+impl<R: Runtime> std::fmt::Debug for StreamCall<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.inner.fmt(f)
+    }
+}
+
+impl<R: Runtime> StreamCall<R> {
+    pub(crate) fn new(inner: Arc<Inner<R>>, prepared: Result<Prepared, Error>) -> Self {
+        Self {
+            inner: Call::new(inner, prepared),
+        }
+    }
+
+    /// The whole call must end within `timeout`: waits, attempts and every byte of the
+    /// stream. Past it the stream fails with [`ErrorKind::Timeout`](blossom_core::ErrorKind::Timeout).
+    pub fn timeout(self, timeout: Duration) -> Self {
+        Self {
+            inner: self.inner.timeout(timeout),
+        }
+    }
+
+    /// The whole call, stream included, must end by `deadline`.
+    pub fn deadline(self, deadline: Instant) -> Self {
+        Self {
+            inner: self.inner.deadline(deadline),
+        }
+    }
+
+    /// Its priority for a permit.
+    pub fn priority(self, priority: Priority) -> Self {
+        Self {
+            inner: self.inner.priority(priority),
+        }
+    }
+
+    /// A retry policy for this call (a stream is retried only before its first event).
+    pub fn retry(self, policy: RetryPolicy) -> Self {
+        Self {
+            inner: self.inner.retry(policy),
+        }
+    }
+}
+
+impl<R: Runtime> IntoFuture for StreamCall<R> {
+    type Output = Result<ChatStream, Error>;
+    type IntoFuture = BoxFuture<Result<ChatStream, Error>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        let Call {
+            inner,
+            prepared,
+            options,
+            ..
+        } = self.inner;
+        Box::pin(async move {
+            match execute(&inner, prepared?, options).await? {
+                Executed::Stream(open) => Ok(ChatStream::new(*open, inner.runtime.clone())),
+                Executed::Output(other) => Err(mismatch(&other)),
+            }
+        })
+    }
+}
+
+/// How a call ended: with its answer, or with its stream open.
+enum Executed {
+    Output(Output),
+    Stream(Box<OpenStream>),
+}
+
+/// Cancels the call in the engine if the future is dropped before it finishes.
+struct CancelOnDrop<'a, R: Runtime> {
+    inner: &'a Inner<R>,
+    id: CallId,
+    armed: bool,
+}
+
+impl<R: Runtime> Drop for CancelOnDrop<'_, R> {
+    fn drop(&mut self) {
+        if self.armed {
+            self.inner.cell.cancel_call(self.id, self.inner.now());
+        }
+    }
+}
+
+/// Drives one call to its end: ask the engine, perform, sleep, repeat.
+async fn execute<R: Runtime>(
+    inner: &Arc<Inner<R>>,
+    prepared: Prepared,
+    options: CallOptions,
+) -> Result<Executed, Error> {
+    let (id, signal) = {
+        let mut engine = inner.engine();
+        let id = engine.submit(prepared, options, inner.now());
+        let signal = engine.register(id);
+        (id, signal)
+    };
+    let mut guard = CancelOnDrop {
+        inner,
+        id,
+        armed: true,
+    };
+    let mut opened = None;
+    loop {
+        let step = inner.engine().poll(id, inner.now());
+        match step {
+            Step::Send(attempt) => opened = perform(inner, id, attempt, &signal).await,
+            Step::Wait(until) => {
+                let sleep = pin!(inner.runtime.sleep_until(until));
+                select(sleep, pin!(signal.wait())).await;
+            }
+            Step::Pending => signal.wait().await,
+            Step::Stream(meta) => {
+                let Some(opened) = opened.take() else {
+                    // The engine opened a stream this loop did not read: a bug, reported
+                    // (the guard cancels the call) rather than hung.
+                    return Err(mismatch(&Output::Stream(meta)));
+                };
+                guard.armed = false;
+                let control: Arc<dyn StreamControl> = inner.clone();
+                return Ok(Executed::Stream(Box::new(OpenStream {
+                    meta,
+                    opened,
+                    signal,
+                    guard: EndGuard::new(control, id),
+                })));
+            }
+            Step::Done(result) => {
+                guard.armed = false;
+                inner.engine().unregister(id);
+                return result.map(Executed::Output);
+            }
+        }
+    }
+}
+
+/// What one exchange produced before the engine hears of it.
+enum Exchange {
+    Whole(RawResponse),
+    Opened(Box<Opened>),
+    StreamFailed(Error),
+    Failed(TransportError),
+    /// The engine no longer wants the attempt (it ended the call meanwhile).
+    Abandoned,
+}
+
+/// Performs one attempt (for a stream: up to its first event), racing it against the
+/// attempt's deadline and against the call's signal (the engine may end the call meanwhile,
+/// at shutdown), and reports the outcome. Returns a stream that opened.
+async fn perform<R: Runtime>(
+    inner: &Inner<R>,
+    id: CallId,
+    attempt: Attempt,
+    signal: &AsyncSignal,
+) -> Option<Box<Opened>> {
+    let exchange = async {
+        let response = match inner.transport.send(attempt.request).await {
+            Ok(response) => response,
+            Err(error) => return Exchange::Failed(error),
+        };
+        if attempt.stream && response.status.is_success() {
+            let reader =
+                inner
+                    .engine()
+                    .on_stream_head(id, response.status, &response.headers, inner.now());
+            let Some(reader) = reader else {
+                return Exchange::Abandoned;
+            };
+            return match open(response.body, reader, &inner.runtime).await {
+                Ok(opened) => Exchange::Opened(opened),
+                Err(error) => Exchange::StreamFailed(error),
+            };
+        }
+        match read_body(response.body, inner.config.max_body_bytes).await {
+            Ok(body) => Exchange::Whole(RawResponse {
+                status: response.status,
+                headers: response.headers,
+                body,
+                received_at: Some(inner.runtime.wall_now()),
+            }),
+            Err(error) => Exchange::Failed(error),
+        }
+    };
+    let mut exchange = pin!(exchange);
+    let mut timer = pin!(sleep_until(&inner.runtime, attempt.deadline));
+    let outcome = loop {
+        let ended = pin!(signal.wait());
+        match select(exchange.as_mut(), select(timer.as_mut(), ended)).await {
+            Either::Left((outcome, _)) => break Some(outcome),
+            Either::Right((Either::Left(((), _)), _)) => break None,
+            Either::Right((Either::Right(((), _)), _)) => {
+                if inner.engine().is_finished(id) {
+                    // Ended from outside (shutdown): drop the exchange, which aborts it.
+                    return None;
+                }
+            }
+        }
+    };
+    let now = inner.now();
+    let mut engine = inner.engine();
+    match outcome {
+        Some(Exchange::Whole(response)) => engine.on_response(id, response, now),
+        Some(Exchange::Opened(opened)) => {
+            engine.on_stream_open(id, now);
+            return Some(opened);
+        }
+        Some(Exchange::StreamFailed(error)) => engine.on_stream_end(id, Some(&error), now),
+        Some(Exchange::Failed(error)) => engine.on_transport_error(id, error, now),
+        Some(Exchange::Abandoned) => {}
+        None => engine.on_attempt_timeout(id, now),
+    }
+    None
+}

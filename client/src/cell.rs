@@ -1,0 +1,184 @@
+//! The engine behind its lock, and the bookkeeping every driver shares: waking the calls the
+//! engine has woken, and reporting how a stream ended exactly once.
+//!
+//! The engine only records *which* calls were woken; this module keeps one signal per live
+//! call and fires them. The engine and the signal table sit behind one lock, and the guard
+//! that hands out the engine fires pending signals when it is dropped, so no engine change
+//! can forget to wake anyone.
+
+use std::collections::HashMap;
+use std::ops::{Deref, DerefMut};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Instant;
+
+use blossom_core::engine::{CallId, Engine, Step};
+use blossom_core::error::Error;
+
+use crate::signal::Notify;
+
+/// The engine and the signals of the calls waiting on it.
+#[derive(Debug)]
+pub(crate) struct Locked<S> {
+    engine: Engine,
+    signals: HashMap<CallId, Arc<S>>,
+    woken: Vec<CallId>,
+}
+
+/// The engine behind its lock.
+#[derive(Debug)]
+pub(crate) struct EngineCell<S> {
+    state: Mutex<Locked<S>>,
+}
+
+impl<S: Notify + Default> EngineCell<S> {
+    pub(crate) fn new(engine: Engine) -> Self {
+        Self {
+            state: Mutex::new(Locked {
+                engine,
+                signals: HashMap::new(),
+                woken: Vec::new(),
+            }),
+        }
+    }
+
+    /// Locks the engine. Never held across an `.await`: each use is one statement or block
+    /// without suspension points. Dropping the guard fires the signals of woken calls.
+    pub(crate) fn lock(&self) -> EngineGuard<'_, S> {
+        EngineGuard(self.state.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// Reports a stream's end (`None`: read to its end) and forgets its signal.
+    pub(crate) fn end_stream(&self, id: CallId, error: Option<&Error>, now: Instant) {
+        let mut engine = self.lock();
+        engine.on_stream_end(id, error, now);
+        engine.unregister(id);
+    }
+
+    /// Cancels a call whose future or stream was dropped, and forgets its signal.
+    pub(crate) fn cancel_call(&self, id: CallId, now: Instant) {
+        let mut engine = self.lock();
+        engine.cancel(id, now);
+        engine.unregister(id);
+    }
+
+    /// If the engine ended the call from outside (shutdown), collects its error.
+    pub(crate) fn take_aborted(&self, id: CallId, now: Instant) -> Option<Error> {
+        let mut engine = self.lock();
+        if !engine.is_finished(id) {
+            return None;
+        }
+        let error = match engine.poll(id, now) {
+            Step::Done(Err(error)) => error,
+            _ => Error::shutdown("the stream's call ended"),
+        };
+        engine.unregister(id);
+        Some(error)
+    }
+}
+
+/// Exclusive access to the engine; wakes woken calls when dropped.
+pub(crate) struct EngineGuard<'a, S: Notify>(MutexGuard<'a, Locked<S>>);
+
+impl<S: Notify + Default> EngineGuard<'_, S> {
+    /// Creates the signal of a new call.
+    pub(crate) fn register(&mut self, id: CallId) -> Arc<S> {
+        let signal = Arc::new(S::default());
+        self.0.signals.insert(id, Arc::clone(&signal));
+        signal
+    }
+
+    /// Forgets a call's signal (it has ended).
+    pub(crate) fn unregister(&mut self, id: CallId) {
+        self.0.signals.remove(&id);
+    }
+}
+
+impl<S: Notify> Deref for EngineGuard<'_, S> {
+    type Target = Engine;
+
+    fn deref(&self) -> &Engine {
+        &self.0.engine
+    }
+}
+
+impl<S: Notify> DerefMut for EngineGuard<'_, S> {
+    fn deref_mut(&mut self) -> &mut Engine {
+        &mut self.0.engine
+    }
+}
+
+impl<S: Notify> Drop for EngineGuard<'_, S> {
+    fn drop(&mut self) {
+        let locked = &mut *self.0;
+        locked.engine.take_woken(&mut locked.woken);
+        for id in locked.woken.drain(..) {
+            if let Some(signal) = locked.signals.get(&id) {
+                signal.notify();
+            }
+        }
+    }
+}
+
+/// What a stream reports to its engine: the client's shared state, seen by the stream
+/// without knowing its runtime.
+pub(crate) trait StreamControl: Send + Sync + 'static {
+    /// The driver's clock.
+    fn now(&self) -> Instant;
+    /// The stream ended: read to `[DONE]` (`None`) or failed.
+    fn end(&self, id: CallId, error: Option<&Error>);
+    /// The stream was dropped before its end.
+    fn cancel(&self, id: CallId);
+    /// The engine's error for a call ended from outside (shutdown), if it was.
+    fn aborted(&self, id: CallId) -> Option<Error>;
+}
+
+/// Reports a stream's end to its engine exactly once, or cancels the call if dropped first.
+pub(crate) struct EndGuard {
+    control: Arc<dyn StreamControl>,
+    id: CallId,
+    ended: bool,
+}
+
+impl EndGuard {
+    pub(crate) fn new(control: Arc<dyn StreamControl>, id: CallId) -> Self {
+        Self {
+            control,
+            id,
+            ended: false,
+        }
+    }
+
+    /// The driver's clock.
+    pub(crate) fn now(&self) -> Instant {
+        self.control.now()
+    }
+
+    /// Reports the end (`None`: `[DONE]`), once.
+    pub(crate) fn end(&mut self, error: Option<&Error>) {
+        if !self.ended {
+            self.ended = true;
+            self.control.end(self.id, error);
+        }
+    }
+
+    /// Whether the end has been reported (or the engine ended the call itself).
+    pub(crate) fn is_ended(&self) -> bool {
+        self.ended
+    }
+
+    /// The engine's error if it ended the call from outside (shutdown); the end then needs
+    /// no report.
+    pub(crate) fn aborted(&mut self) -> Option<Error> {
+        let error = self.control.aborted(self.id)?;
+        self.ended = true;
+        Some(error)
+    }
+}
+
+impl Drop for EndGuard {
+    fn drop(&mut self) {
+        if !self.ended {
+            self.control.cancel(self.id);
+        }
+    }
+}
