@@ -51,11 +51,7 @@ pub(crate) async fn chat(
         writeln!(out, "{}", reply.text().trim_end())?;
         return Ok(());
     }
-    let mut call = client.chat_stream(request);
-    if let Some(timeout) = options.timeout {
-        call = call.timeout(timeout);
-    }
-    let mut stream = call.await?;
+    let mut stream = client.chat_stream(request).options(options).await?;
     let mut out = io::stdout();
     let mut ended_with_newline = true;
     while let Some(chunk) = stream.next().await {

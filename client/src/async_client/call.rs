@@ -148,6 +148,13 @@ impl<R: Runtime> StreamCall<R> {
         }
     }
 
+    /// Replaces all options at once (timeout, deadline, priority, retry).
+    pub fn options(self, options: CallOptions) -> Self {
+        Self {
+            inner: self.inner.options(options),
+        }
+    }
+
     /// A retry policy for this call (a stream is retried only before its first event).
     pub fn retry(self, policy: RetryPolicy) -> Self {
         Self {
