@@ -7,7 +7,10 @@
 //! The driver here does what the real drivers do — poll, perform attempts, sleep until
 //! `Wait`, park on `Pending`, wake the calls the engine wakes — but the "network" is a
 //! function of the seed: latency, 5xx, 429 with `Retry-After`, resets, answers that never
-//! come, and outage windows where every request fails.
+//! come, and outage windows where every request fails. Streamed calls are read through the
+//! core's [`StreamReader`] as the real drivers read them, from bodies that arrive piece by
+//! piece: normal streams, keep-alive comments, stalls mid-stream, bodies cut before or after
+//! their first event, and bodies held open after `[DONE]`.
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, HashMap};
@@ -17,6 +20,7 @@ use blossom_core::api::{ChatRequest, TextRequest};
 use blossom_core::codec::{Encoder, EndpointKind, Output};
 use blossom_core::engine::{CallId, CallOptions, Engine, EngineConfig, RawResponse, Step};
 use blossom_core::policy::{BreakerState, MetricsSnapshot, Priority};
+use blossom_core::sse::{ReadStep, StreamReader};
 use blossom_core::{ClientConfig, Error, TransportError, TransportErrorKind};
 use bytes::Bytes;
 use http::{HeaderMap, StatusCode};
@@ -46,6 +50,8 @@ pub struct SimConfig {
     pub deadline_share: f64,
     /// Share of calls their caller abandons (cancels) at a random moment.
     pub cancel_share: f64,
+    /// Share of calls that are streamed chats.
+    pub stream_share: f64,
     /// Engine settings (the seed is overwritten with `seed`).
     pub engine: EngineConfig,
 }
@@ -95,15 +101,93 @@ pub struct SimReport {
     pub virtual_time: Duration,
     /// A digest of the whole trace: equal digests mean identical runs.
     pub trace_digest: u64,
+    /// What the streamed calls did.
+    pub streams: StreamReport,
+}
+
+/// What the streamed calls did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StreamReport {
+    /// Streams that opened (a first event reached the caller).
+    pub opened: usize,
+    /// Streams read to `[DONE]`.
+    pub completed: usize,
+    /// Streams whose server held the body open after `[DONE]`: each ended for its caller at
+    /// the `[DONE]` instant (counted in `completed` too).
+    pub held_open_after_done: usize,
+    /// Chunks handed to callers.
+    pub chunks: usize,
+    /// Attempts whose body failed before the first event (retried like a reset if allowed).
+    pub failed_before_first_event: usize,
+    /// Streams that failed after output started, by error kind.
+    pub failed_after_output: BTreeMap<&'static str, usize>,
+    /// Calls (streamed or not) that ended after their deadline: must be zero.
+    pub past_deadline: usize,
+}
+
+/// How a simulated stream body behaves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Body {
+    /// Chunks, `[DONE]`, the end.
+    Normal,
+    /// Chunks between `: ping` comments, `[DONE]`, then the body held open (and pinging).
+    HeldOpen,
+    /// Two chunks, then silence.
+    Stall,
+    /// A comment, then the body ends: nothing reached the caller.
+    EmptyEnd,
+    /// Two chunks, then the connection resets.
+    CutMidStream,
+}
+
+/// One piece of a stream body and when it arrives after the previous one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Piece {
+    Bytes(&'static [u8]),
+    End,
+    Reset,
+}
+
+const STREAM_CHUNK: &[u8] =
+    b"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"tok \"}}]}\n\n";
+const STREAM_PING: &[u8] = b": ping\n\n";
+const STREAM_DONE: &[u8] = b"data: [DONE]\n\n";
+
+/// A stream being read by the simulated driver.
+#[derive(Debug)]
+struct SimStream {
+    reader: StreamReader,
+    body: Body,
+    pieces: Vec<Piece>,
+    next: usize,
+    opened: bool,
+    /// The instant of the reader's wait already scheduled.
+    timer: Option<Duration>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Event {
     Submit(usize),
     Poll(usize),
-    Answer { call: usize, attempt: u32 },
-    AttemptTimeout { call: usize, attempt: u32 },
+    Answer {
+        call: usize,
+        attempt: u32,
+    },
+    AttemptTimeout {
+        call: usize,
+        attempt: u32,
+    },
     Cancel(usize),
+    /// The next piece of a stream's body arrives.
+    StreamPiece {
+        call: usize,
+        attempt: u32,
+    },
+    /// A stream reader's wait ends.
+    StreamTimer {
+        call: usize,
+        attempt: u32,
+    },
 }
 
 #[derive(Debug)]
@@ -114,6 +198,10 @@ struct Live {
     attempt: u32,
     /// Whether a poll is already scheduled for now (avoids piling up duplicates).
     poll_queued: bool,
+    /// Whether the call is a streamed chat, and its stream once the head arrived.
+    streamed: bool,
+    stream: Option<SimStream>,
+    deadline: Option<Duration>,
 }
 
 /// Runs a simulation.
@@ -177,6 +265,7 @@ impl<'a> Sim<'a> {
                 metrics: MetricsSnapshot::default(),
                 virtual_time: Duration::ZERO,
                 trace_digest: 0,
+                streams: StreamReport::default(),
             },
             digest: 0xcbf2_9ce4_8422_2325,
             woken: Vec::new(),
@@ -241,13 +330,20 @@ impl<'a> Sim<'a> {
                 }
             }
             Event::Answer { call, attempt } => self.answer(call, attempt),
+            Event::StreamPiece { call, attempt } => self.stream_piece(call, attempt),
+            Event::StreamTimer { call, attempt } => {
+                if self.live.get(&call).is_some_and(|l| l.attempt == attempt) {
+                    self.read_stream(call);
+                }
+            }
             Event::AttemptTimeout { call, attempt } => {
-                let Some(live) = self.live.get(&call) else {
+                let Some(live) = self.live.get_mut(&call) else {
                     return;
                 };
-                if live.attempt != attempt {
+                if live.attempt != attempt || live.stream.as_ref().is_some_and(|s| s.opened) {
                     return;
                 }
+                live.stream = None;
                 let id = live.id;
                 self.trace(&format!("timeout {call}"));
                 let now = self.at();
@@ -272,9 +368,14 @@ impl<'a> Sim<'a> {
     }
 
     fn submit(&mut self, call: usize) {
-        let repeat = self.rng.f64() < self.config.repeat_share;
-        let chat = !repeat && self.rng.bool();
-        let prepared = if repeat {
+        let streamed = self.rng.f64() < self.config.stream_share;
+        let repeat = !streamed && self.rng.f64() < self.config.repeat_share;
+        let chat = !repeat && !streamed && self.rng.bool();
+        let prepared = if streamed {
+            let mut request = ChatRequest::new("openai").user(format!("stream {call}"));
+            request.stream = Some(true);
+            self.encoder.chat(&request)
+        } else if repeat {
             let prompt = format!("popular prompt {}", self.rng.usize(0..20));
             self.encoder.text(&TextRequest::new(prompt).seed(7))
         } else if chat {
@@ -294,9 +395,10 @@ impl<'a> Sim<'a> {
             3..=7 => Priority::Normal,
             _ => Priority::Low,
         });
-        if self.rng.f64() < self.config.deadline_share {
-            options = options.timeout(Duration::from_secs(3));
-        }
+        let deadline = (self.rng.f64() < self.config.deadline_share).then(|| {
+            options = options.clone().timeout(Duration::from_secs(3));
+            self.now + Duration::from_secs(3)
+        });
         let now = self.at();
         let id = self.engine.submit(prepared, options, now);
         self.trace(&format!("submit {call}"));
@@ -307,6 +409,9 @@ impl<'a> Sim<'a> {
                 chat,
                 attempt: 0,
                 poll_queued: false,
+                streamed,
+                stream: None,
+                deadline,
             },
         );
         self.by_id.insert(id, call);
@@ -369,22 +474,26 @@ impl<'a> Sim<'a> {
             }
             Step::Pending => {}
             Step::Stream(_) => {
-                // This simulation submits no streams.
-                self.engine.on_stream_end(id, None, now);
-                self.live.remove(&call);
-                self.by_id.remove(&id);
-                self.endings[call] += 1;
+                self.trace(&format!("stream open {call}"));
+                self.report.streams.opened += 1;
+                // The caller holds the stream now; the reader goes on with what it has.
+                self.read_stream(call);
             }
             Step::Done(result) => {
+                self.finish(call, result);
                 self.live.remove(&call);
                 self.by_id.remove(&id);
                 self.endings[call] += 1;
-                self.finish(call, result);
             }
         }
     }
 
     fn finish(&mut self, call: usize, result: Result<Output, Error>) {
+        if let Some(deadline) = self.live.get(&call).and_then(|l| l.deadline)
+            && self.now > deadline
+        {
+            self.report.streams.past_deadline += 1;
+        }
         match result {
             Ok(_) => {
                 self.trace(&format!("ok {call}"));
@@ -407,7 +516,7 @@ impl<'a> Sim<'a> {
         if live.attempt != attempt {
             return;
         }
-        let id = live.id;
+        let (id, streamed) = (live.id, live.streamed);
         let success = if live.chat { CHAT_ANSWER } else { "the answer" };
         let now = self.at();
         let roll = self.rng.f64();
@@ -426,6 +535,9 @@ impl<'a> Sim<'a> {
         } else if roll < faults.unavailable + faults.throttled + faults.reset {
             let error = TransportError::new(TransportErrorKind::ResetBeforeResponse, "reset");
             self.engine.on_transport_error(id, error, now);
+        } else if streamed {
+            self.open_stream(call, attempt);
+            return;
         } else {
             self.engine.on_response(id, raw(200, None, success), now);
         }
@@ -434,6 +546,182 @@ impl<'a> Sim<'a> {
         }
         self.trace(&format!("answer {call}"));
         self.drive(call);
+    }
+
+    /// A streamed attempt got a 200 head: pick how its body behaves and start reading it.
+    fn open_stream(&mut self, call: usize, attempt: u32) {
+        let Some(id) = self.live.get(&call).map(|l| l.id) else {
+            return;
+        };
+        let now = self.at();
+        let Some(reader) = self
+            .engine
+            .on_stream_head(id, StatusCode::OK, &HeaderMap::new(), now)
+        else {
+            return;
+        };
+        let body = match self.rng.u8(0..20) {
+            0..=10 => Body::Normal,
+            11..=13 => Body::HeldOpen,
+            14 | 15 => Body::Stall,
+            16 | 17 => Body::EmptyEnd,
+            _ => Body::CutMidStream,
+        };
+        let chunks = self.rng.usize(2..8);
+        let mut pieces = Vec::new();
+        match body {
+            Body::Normal => {
+                pieces.extend(std::iter::repeat_n(Piece::Bytes(STREAM_CHUNK), chunks));
+                pieces.extend([Piece::Bytes(STREAM_DONE), Piece::End]);
+            }
+            Body::HeldOpen => {
+                for _ in 0..chunks {
+                    pieces.extend([Piece::Bytes(STREAM_PING), Piece::Bytes(STREAM_CHUNK)]);
+                }
+                pieces.push(Piece::Bytes(STREAM_DONE));
+                pieces.extend(std::iter::repeat_n(Piece::Bytes(STREAM_PING), 50));
+            }
+            Body::Stall => pieces.extend([Piece::Bytes(STREAM_CHUNK); 2]),
+            Body::EmptyEnd => pieces.extend([Piece::Bytes(STREAM_PING), Piece::End]),
+            Body::CutMidStream => {
+                pieces.extend([Piece::Bytes(STREAM_CHUNK); 2]);
+                pieces.push(Piece::Reset);
+            }
+        }
+        if let Some(live) = self.live.get_mut(&call) {
+            live.stream = Some(SimStream {
+                reader,
+                body,
+                pieces,
+                next: 0,
+                opened: false,
+                timer: None,
+            });
+        }
+        self.trace(&format!("stream head {call} {body:?}"));
+        self.read_stream(call);
+        self.schedule_piece(call, attempt);
+    }
+
+    /// The next piece of a stream body arrives after a short, seeded gap.
+    fn schedule_piece(&mut self, call: usize, attempt: u32) {
+        let gap = Duration::from_millis(self.rng.u64(5..120));
+        self.schedule(self.now + gap, Event::StreamPiece { call, attempt });
+    }
+
+    fn stream_piece(&mut self, call: usize, attempt: u32) {
+        let now = self.at();
+        let Some(live) = self.live.get_mut(&call) else {
+            return;
+        };
+        if live.attempt != attempt {
+            return;
+        }
+        let Some(stream) = &mut live.stream else {
+            return;
+        };
+        let Some(piece) = stream.pieces.get(stream.next).copied() else {
+            return;
+        };
+        stream.next += 1;
+        let more = stream.next < stream.pieces.len();
+        match piece {
+            Piece::Bytes(bytes) => stream.reader.push(bytes, now),
+            Piece::End => stream.reader.on_body_end(Ok(())),
+            Piece::Reset => stream.reader.on_body_end(Err(TransportError::new(
+                TransportErrorKind::ResetDuringBody,
+                "reset",
+            ))),
+        }
+        self.read_stream(call);
+        if more {
+            self.schedule_piece(call, attempt);
+        }
+    }
+
+    /// Reads a stream as far as its reader allows: hands out chunks, reports its opening and
+    /// its end to the engine, or waits until the instant the reader names.
+    fn read_stream(&mut self, call: usize) {
+        let now = self.at();
+        loop {
+            let Some(live) = self.live.get_mut(&call) else {
+                return;
+            };
+            let (id, attempt) = (live.id, live.attempt);
+            let Some(stream) = &mut live.stream else {
+                return;
+            };
+            let opened = stream.opened;
+            match stream.reader.poll(now) {
+                ReadStep::Chunk(_) if opened => self.report.streams.chunks += 1,
+                step @ (ReadStep::Chunk(_) | ReadStep::End(Ok(()))) if !opened => {
+                    // The first event: the attempt succeeded. A first chunk goes to the
+                    // caller with the stream, which the next poll hands over.
+                    stream.opened = true;
+                    if matches!(step, ReadStep::Chunk(_)) {
+                        self.report.streams.chunks += 1;
+                    }
+                    self.engine.on_stream_open(id, now);
+                    self.drive(call);
+                    return;
+                }
+                ReadStep::End(Ok(())) => {
+                    let held = stream.body == Body::HeldOpen;
+                    let drain = stream.reader.drain(now);
+                    live.stream = None;
+                    self.engine.on_stream_end(id, None, now);
+                    self.report.streams.completed += 1;
+                    if held {
+                        self.report.streams.held_open_after_done += 1;
+                        assert!(drain.until() > now, "the drain has a bound");
+                    }
+                    self.end_stream_call(call, Ok(()));
+                    return;
+                }
+                ReadStep::End(Err(error)) if !opened => {
+                    live.stream = None;
+                    live.attempt += 1;
+                    self.report.streams.failed_before_first_event += 1;
+                    self.trace(&format!("stream failed early {call}"));
+                    self.engine.on_stream_end(id, Some(&error), now);
+                    self.drive(call);
+                    return;
+                }
+                ReadStep::End(Err(error)) => {
+                    live.stream = None;
+                    self.engine.on_stream_end(id, Some(&error), now);
+                    *self
+                        .report
+                        .streams
+                        .failed_after_output
+                        .entry(error.kind().as_str())
+                        .or_default() += 1;
+                    self.end_stream_call(call, Err(error));
+                    return;
+                }
+                ReadStep::Chunk(_) => unreachable!("handled above"),
+                ReadStep::Read { until } => {
+                    let at = until.map(|u| u.saturating_duration_since(self.t0));
+                    if let Some(at) = at
+                        && stream.timer != Some(at)
+                    {
+                        stream.timer = Some(at);
+                        self.schedule(at, Event::StreamTimer { call, attempt });
+                    }
+                    return;
+                }
+            }
+        }
+    }
+
+    /// A streamed call ended for its caller.
+    fn end_stream_call(&mut self, call: usize, result: Result<(), Error>) {
+        let result = result.map(|()| Output::Stream(Default::default()));
+        self.finish(call, result);
+        if let Some(live) = self.live.remove(&call) {
+            self.by_id.remove(&live.id);
+        }
+        self.endings[call] += 1;
     }
 
     /// Schedules a poll for every call the engine woke.

@@ -22,6 +22,7 @@ fn config(seed: u64) -> SimConfig {
     engine.breaker = Some(breaker);
     engine.limits = LimiterConfig::unlimited().generation(Some(RateLimit::per_second(250.0, 50)));
     engine.scheduler.max_concurrent = 64;
+    engine.stream.idle_timeout = Duration::from_secs(1);
     SimConfig {
         seed,
         calls: 10_000,
@@ -39,6 +40,7 @@ fn config(seed: u64) -> SimConfig {
         repeat_share: 0.3,
         deadline_share: 0.3,
         cancel_share: 0.02,
+        stream_share: 0.15,
         engine,
     }
 }
@@ -75,6 +77,21 @@ fn check(report: &SimReport, calls: usize) {
     let failed: usize = report.failed.values().sum();
     assert_eq!(report.succeeded + failed + report.cancelled, calls);
     assert_eq!(report.metrics.in_flight, 0);
+    let streams = &report.streams;
+    assert_eq!(streams.past_deadline, 0, "no call outlives its deadline");
+    assert!(
+        streams.opened > 500 && streams.completed > 300,
+        "{streams:?}"
+    );
+    assert!(streams.held_open_after_done > 50, "{streams:?}");
+    assert!(streams.failed_before_first_event > 50, "{streams:?}");
+    assert!(streams.chunks > 1_000, "{streams:?}");
+    let timeouts = streams.failed_after_output.get("timeout").copied();
+    let cut = streams.failed_after_output.get("stream").copied();
+    assert!(
+        timeouts > Some(20) && cut > Some(20),
+        "stalls and cuts fail: {streams:?}"
+    );
     assert_eq!(report.metrics.queued, 0);
 
     // The retry budget holds: retries add at most 20 % plus the floor of 1 per second.
@@ -135,6 +152,7 @@ fn ten_thousand_calls_through_faults_and_an_outage() {
         report.metrics.coalesced,
         report.metrics.breaker_opened,
     );
+    println!("streams: {:?}", report.streams);
 }
 
 #[test]
@@ -147,6 +165,7 @@ fn the_same_seed_gives_the_same_trace() {
     assert_eq!(a.trace_digest, b.trace_digest);
     assert_eq!(a.server_requests, b.server_requests);
     assert_eq!(a.failed, b.failed);
+    assert_eq!(a.streams, b.streams);
     small.seed = 12;
     let c = run(&small).unwrap();
     assert_ne!(a.trace_digest, c.trace_digest);
