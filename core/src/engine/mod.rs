@@ -124,26 +124,52 @@ pub struct RawResponse {
     pub received_at: Option<SystemTime>,
 }
 
+/// Proof that a call holds one of the scheduler's permits. Only admission makes one and only
+/// [`Engine::release`] returns one, so a call can neither lose nor double its permit.
+#[derive(Debug)]
+struct Permit(());
+
+/// What an attempt holds while it is out: its limiter tokens (taken whenever an attempt
+/// starts), its breaker pass (when breakers are on) and when it started.
+#[derive(Debug)]
+struct Out {
+    pass: Option<Pass>,
+    started: Instant,
+}
+
+/// Where a call is, and what it holds there: every resource is carried by the variant that
+/// holds it, so no state can claim a permit, a line place or limiter tokens it does not have.
 #[derive(Debug)]
 enum State {
-    /// Waiting for a permit.
+    /// Waiting for a permit, in the scheduler's queue.
     Queued,
-    /// Holding a permit; about to pass the limiter and the breaker.
-    Ready,
-    /// Waiting before the next attempt.
-    Backoff(Instant),
-    /// An attempt is out.
-    InFlight,
-    /// A stream's head arrived; the driver reads until its first event.
-    Opening(ResponseMeta),
     /// Waiting for an identical call's result.
     Following(CacheKey),
-    /// A stream's first event arrived; the driver has not been told yet.
-    StreamOpen(ResponseMeta),
-    /// The driver reads the stream; the call keeps its permit until the end is reported.
-    Streaming,
+    /// Holding a permit; about to pass the limiter and the breaker.
+    Ready(Permit),
+    /// Holding a permit, in line for a slot of its limiters (in `Engine::pacing[group]`).
+    Pacing(Permit, usize),
+    /// Holding a permit, waiting before the next attempt.
+    Backoff(Permit, Instant),
+    /// An attempt is out: it holds the limiter's tokens and the breaker's pass.
+    InFlight(Permit, Out),
+    /// A stream's head arrived; the driver reads until its first event.
+    Opening(Permit, Out, ResponseMeta),
+    /// A stream's first event arrived (the attempt succeeded; the limiter's tokens are held
+    /// until the stream ends); the driver has not been told yet.
+    StreamOpen(Permit, ResponseMeta),
+    /// The driver reads the stream; permit and limiter tokens are held until its end.
+    Streaming(Permit),
     /// Finished; waiting for the driver to collect the result.
     Finished(Result<Output, Error>),
+}
+
+impl State {
+    /// Replaces the state with what `change` makes of it.
+    fn morph(&mut self, change: impl FnOnce(Self) -> Self) {
+        let old = std::mem::replace(self, Self::Queued);
+        *self = change(old);
+    }
 }
 
 #[derive(Debug)]
@@ -159,13 +185,8 @@ struct Call {
     leads: Option<CacheKey>,
     /// Where a success is cached.
     store: Option<CacheKey>,
-    permit: bool,
-    limiter_held: bool,
-    /// In line for a limiter slot (in `Engine::pacing`).
-    pacing: bool,
-    pass: Option<Pass>,
-    attempt_started: Instant,
-    waited: bool,
+    /// Whether this call's wait for a limiter was counted (a metric, counted once a call).
+    wait_counted: bool,
 }
 
 #[derive(Debug)]
@@ -247,12 +268,7 @@ impl Engine {
             last_delay: Duration::ZERO,
             leads: None,
             store: None,
-            permit: false,
-            limiter_held: false,
-            pacing: false,
-            pass: None,
-            attempt_started: now,
-            waited: false,
+            wait_counted: false,
         };
         if self.closed {
             self.metrics.failed(ErrorKind::Shutdown);
@@ -300,8 +316,7 @@ impl Engine {
         let priority = call.options.priority;
         let admitted = self.scheduler.try_admit();
         if admitted {
-            call.permit = true;
-            call.state = State::Ready;
+            call.state = State::Ready(Permit(()));
         }
         let leads = call.leads;
         let id = self.calls.insert(call);
@@ -336,11 +351,20 @@ impl Engine {
         let hold = call.deadline.map_or(Step::Pending, Step::Wait);
         match &call.state {
             State::Finished(_) => {}
-            State::InFlight | State::Opening(_) | State::Streaming => return Step::Pending,
-            State::StreamOpen(meta) => {
-                let mut meta = meta.clone();
+            State::InFlight(..) | State::Opening(..) | State::Streaming(_) => {
+                return Step::Pending;
+            }
+            State::StreamOpen(..) => {
+                let mut opened = None;
+                call.state.morph(|state| match state {
+                    State::StreamOpen(permit, meta) => {
+                        opened = Some(meta);
+                        State::Streaming(permit)
+                    }
+                    other => other,
+                });
+                let mut meta = opened.unwrap_or_default();
                 meta.attempts = call.attempts;
-                call.state = State::Streaming;
                 return Step::Stream(meta);
             }
             _ if expired => {
@@ -348,8 +372,10 @@ impl Engine {
                 self.finish(id, Err(error), now, false);
             }
             State::Queued | State::Following(_) => return hold,
-            State::Backoff(until) if now < *until => return Step::Wait(*until),
-            State::Backoff(_) | State::Ready => return self.start_attempt(id, now),
+            State::Backoff(_, until) if now < *until => return Step::Wait(*until),
+            State::Backoff(..) | State::Ready(_) | State::Pacing(..) => {
+                return self.start_attempt(id, now);
+            }
         }
         match self.calls.remove(id).map(|call| call.state) {
             Some(State::Finished(result)) => Step::Done(result),
@@ -362,7 +388,10 @@ impl Engine {
         let Some(call) = self.calls.get_mut(id) else {
             return Step::Done(Err(unknown_call()));
         };
-        call.state = State::Ready;
+        call.state.morph(|state| match state {
+            State::Backoff(permit, _) => State::Ready(permit),
+            other => other,
+        });
         let endpoint = call.prepared.endpoint();
         let deadline = call.deadline;
         let group = self.pacing_group(endpoint);
@@ -414,16 +443,16 @@ impl Engine {
             }
         }
         self.take_limits(endpoint, now);
-        self.leave_pacing(id, group, now);
+        self.leave_pacing(id, now);
         let attempt_timeout = self.config.attempt_timeout;
         let Some(call) = self.calls.get_mut(id) else {
             return Step::Done(Err(unknown_call()));
         };
-        call.pass = pass;
-        call.limiter_held = true;
         call.attempts += 1;
-        call.attempt_started = now;
-        call.state = State::InFlight;
+        call.state.morph(|state| match state {
+            State::Ready(permit) => State::InFlight(permit, Out { pass, started: now }),
+            other => other,
+        });
         let first = call.attempts == 1;
         let by_timeout = now.checked_add(attempt_timeout);
         let attempt = Attempt {
@@ -482,10 +511,14 @@ impl Engine {
         now: Instant,
     ) -> Option<StreamReader> {
         let call = self.calls.get_mut(id)?;
-        if !matches!(call.state, State::InFlight) {
+        if !matches!(call.state, State::InFlight(..)) {
             return None;
         }
-        call.state = State::Opening(ResponseMeta::from_head(status, headers));
+        let meta = ResponseMeta::from_head(status, headers);
+        call.state.morph(|state| match state {
+            State::InFlight(permit, out) => State::Opening(permit, out, meta),
+            other => other,
+        });
         Some(StreamReader::new(self.config.stream, call.deadline, now))
     }
 
@@ -495,16 +528,24 @@ impl Engine {
         let Some(call) = self.calls.get_mut(id) else {
             return;
         };
-        if !matches!(call.state, State::Opening(_)) {
-            return;
-        }
-        let State::Opening(meta) = std::mem::replace(&mut call.state, State::InFlight) else {
-            return;
-        };
-        let took = now.saturating_duration_since(call.attempt_started);
         let endpoint = call.prepared.endpoint();
-        call.state = State::StreamOpen(meta);
-        if let (Some(pass), Some(breakers)) = (call.pass.take(), &mut self.breakers) {
+        let mut attempt = None;
+        call.state.morph(|state| match state {
+            State::Opening(permit, out, meta) => {
+                attempt = Some(out);
+                State::StreamOpen(permit, meta)
+            }
+            other => other,
+        });
+        if let (
+            Some(Out {
+                pass: Some(pass),
+                started,
+            }),
+            Some(breakers),
+        ) = (attempt, &mut self.breakers)
+        {
+            let took = now.saturating_duration_since(started);
             breakers[endpoint.index()].record(pass, Outcome::Success, took, now);
         }
     }
@@ -519,14 +560,14 @@ impl Engine {
             return;
         };
         match (&call.state, error) {
-            (State::Opening(_), Some(error)) => {
+            (State::Opening(..), Some(error)) => {
                 self.end_attempt(id, health(&Err(error.clone())), None, now);
                 self.fail_attempt(id, error.clone(), now);
                 self.admit_queued(now);
                 return;
             }
-            (State::Opening(_), None) => self.on_stream_open(id, now),
-            (State::Streaming | State::StreamOpen(_), _) => {}
+            (State::Opening(..), None) => self.on_stream_open(id, now),
+            (State::Streaming(_) | State::StreamOpen(..), _) => {}
             _ => return,
         }
         let result = match error {
@@ -709,14 +750,14 @@ impl Engine {
     fn in_flight(&self, id: CallId) -> bool {
         self.calls
             .get(id)
-            .is_some_and(|call| matches!(call.state, State::InFlight | State::Opening(_)))
+            .is_some_and(|call| matches!(call.state, State::InFlight(..) | State::Opening(..)))
     }
 
     fn note_wait(&mut self, id: CallId) {
         if let Some(call) = self.calls.get_mut(id)
-            && !call.waited
+            && !call.wait_counted
         {
-            call.waited = true;
+            call.wait_counted = true;
             self.metrics.limiter_waits += 1;
         }
     }
@@ -742,24 +783,44 @@ impl Engine {
     /// Puts `id` in `group`'s line for a limiter slot, unless it is there already.
     fn join_pacing(&mut self, id: CallId, group: usize, now: Instant) {
         self.note_wait(id);
-        if let Some(call) = self.calls.get_mut(id)
-            && !call.pacing
-        {
-            call.pacing = true;
+        let Some(call) = self.calls.get_mut(id) else {
+            return;
+        };
+        let mut joined = false;
+        call.state.morph(|state| match state {
+            State::Ready(permit) => {
+                joined = true;
+                State::Pacing(permit, group)
+            }
+            other => other,
+        });
+        if joined {
             let priority = call.options.priority;
             self.pacing[group].push(id, priority, now);
         }
     }
 
-    /// Takes `id` out of `group`'s line (it passed, or it ended) and wakes the call now first,
-    /// which alone waits for the limiter's next slot.
-    fn leave_pacing(&mut self, id: CallId, group: usize, now: Instant) {
+    /// Takes `id` out of its limiter line (it passed) and wakes the call now first, which
+    /// alone waits for the limiter's next slot.
+    fn leave_pacing(&mut self, id: CallId, now: Instant) {
         let Some(call) = self.calls.get_mut(id) else {
             return;
         };
-        if !std::mem::take(&mut call.pacing) {
-            return;
+        let mut left = None;
+        call.state.morph(|state| match state {
+            State::Pacing(permit, group) => {
+                left = Some(group);
+                State::Ready(permit)
+            }
+            other => other,
+        });
+        if let Some(group) = left {
+            self.leave_line(id, group, now);
         }
+    }
+
+    /// Removes `id` from `group`'s line and wakes whoever is first now.
+    fn leave_line(&mut self, id: CallId, group: usize, now: Instant) {
         self.pacing[group].remove(id);
         if let Some(first) = self.pacing[group].peek(now) {
             self.woken.push(first);
@@ -826,7 +887,8 @@ impl Engine {
         }
     }
 
-    /// Feeds an attempt's outcome to the breaker and the limiter.
+    /// Ends the attempt in flight: feeds its outcome to the breaker and returns the limiter's
+    /// tokens (with the server's 429 delay, if any). The call keeps its permit.
     fn end_attempt(
         &mut self,
         id: CallId,
@@ -838,15 +900,22 @@ impl Engine {
             return;
         };
         let endpoint = call.prepared.endpoint();
-        let took = now.saturating_duration_since(call.attempt_started);
-        let pass = call.pass.take();
-        let held = std::mem::take(&mut call.limiter_held);
-        if let (Some(pass), Some(breakers)) = (pass, &mut self.breakers) {
+        let mut attempt = None;
+        call.state.morph(|state| match state {
+            State::InFlight(permit, out) | State::Opening(permit, out, _) => {
+                attempt = Some(out);
+                State::Ready(permit)
+            }
+            other => other,
+        });
+        let Some(out) = attempt else {
+            return;
+        };
+        if let (Some(pass), Some(breakers)) = (out.pass, &mut self.breakers) {
+            let took = now.saturating_duration_since(out.started);
             breakers[endpoint.index()].record(pass, outcome, took, now);
         }
-        if held {
-            self.release_limits(endpoint, throttled, false, now);
-        }
+        self.release_limits(endpoint, throttled, false, now);
     }
 
     fn succeed(&mut self, id: CallId, mut output: Output, body_len: usize, now: Instant) {
@@ -880,10 +949,15 @@ impl Engine {
             call.deadline,
         );
         if let RetryDecision::RetryAfter(delay) = decision
+            && matches!(call.state, State::Ready(_))
             && self.budget.as_mut().is_none_or(|b| b.try_retry(now))
         {
             call.last_delay = delay;
-            call.state = State::Backoff(crate::time::after(now, delay));
+            let until = crate::time::after(now, delay);
+            call.state.morph(|state| match state {
+                State::Ready(permit) => State::Backoff(permit, until),
+                other => other,
+            });
             self.metrics.retried += 1;
             return;
         }
@@ -954,46 +1028,60 @@ impl Engine {
         }
     }
 
-    /// Frees what a call holds: its queue place, flight, limiter tokens, breaker pass and
-    /// permit. A flight it led passes to a follower unless the result is being shared.
+    /// Frees what a call holds, as its state says: its queue or line place, its attempt's
+    /// breaker pass and limiter tokens (a stream's, once it opened, are released as finished
+    /// work; an attempt's as abandoned), its permit, and its flight, which passes to a follower
+    /// unless the result is being shared.
     fn release(&mut self, id: CallId, now: Instant, sharing: bool, outcome: Outcome) {
-        let Some(endpoint) = self.calls.get(id).map(|call| call.prepared.endpoint()) else {
-            return;
-        };
-        self.leave_pacing(id, self.pacing_group(endpoint), now);
         let Some(call) = self.calls.get_mut(id) else {
             return;
         };
-        let took = now.saturating_duration_since(call.attempt_started);
-        let state = std::mem::replace(&mut call.state, State::Ready);
-        let permit = std::mem::take(&mut call.permit);
-        let held = std::mem::take(&mut call.limiter_held);
-        let pass = call.pass.take();
+        let endpoint = call.prepared.endpoint();
         let leads = if sharing { None } else { call.leads.take() };
-        let streaming = matches!(state, State::Streaming | State::StreamOpen(_));
-        match state {
+        let state = std::mem::replace(&mut call.state, State::Queued);
+        let (permit, attempt, streaming) = match state {
             State::Queued => {
                 self.scheduler.remove(id);
+                (None, None, false)
             }
             State::Following(key) => {
                 if let Some(flight) = self.flights.get_mut(&key) {
                     flight.followers.retain(|f| *f != id);
                 }
+                (None, None, false)
             }
-            _ => {}
+            State::Pacing(permit, group) => {
+                self.leave_line(id, group, now);
+                (Some(permit), None, false)
+            }
+            State::Ready(permit) | State::Backoff(permit, _) => (Some(permit), None, false),
+            State::InFlight(permit, out) | State::Opening(permit, out, _) => {
+                (Some(permit), Some(out), false)
+            }
+            State::StreamOpen(permit, _) | State::Streaming(permit) => (Some(permit), None, true),
+            State::Finished(result) => {
+                if let Some(call) = self.calls.get_mut(id) {
+                    call.state = State::Finished(result);
+                }
+                return;
+            }
+        };
+        if let Some(out) = attempt {
+            if let (Some(pass), Some(breakers)) = (out.pass, &mut self.breakers) {
+                let outcome = if outcome == Outcome::Success {
+                    Outcome::Ignored
+                } else {
+                    outcome
+                };
+                let took = now.saturating_duration_since(out.started);
+                breakers[endpoint.index()].record(pass, outcome, took, now);
+            }
+            self.release_limits(endpoint, None, true, now);
         }
-        if let (Some(pass), Some(breakers)) = (pass, &mut self.breakers) {
-            let outcome = if outcome == Outcome::Success {
-                Outcome::Ignored
-            } else {
-                outcome
-            };
-            breakers[endpoint.index()].record(pass, outcome, took, now);
+        if streaming {
+            self.release_limits(endpoint, None, false, now);
         }
-        if held {
-            self.release_limits(endpoint, None, !streaming, now);
-        }
-        if permit {
+        if let Some(Permit(())) = permit {
             self.scheduler.release();
         }
         if let Some(key) = leads {
@@ -1017,8 +1105,7 @@ impl Engine {
         call.leads = Some(key);
         let priority = call.options.priority;
         if self.scheduler.try_admit() {
-            call.permit = true;
-            call.state = State::Ready;
+            call.state = State::Ready(Permit(()));
             self.note_running();
         } else {
             call.state = State::Queued;
@@ -1035,14 +1122,12 @@ impl Engine {
                 self.scheduler.release();
                 continue;
             };
-            call.permit = true;
+            call.state = State::Ready(Permit(()));
             if call.deadline.is_some_and(|d| now >= d) {
                 let error = deadline_error(call.attempts);
-                call.state = State::Ready;
                 self.finish(next, Err(error), now, false);
                 continue;
             }
-            call.state = State::Ready;
             self.note_running();
             self.woken.push(next);
         }
