@@ -5,7 +5,7 @@
 //! resilience of `blossom-core` built in.
 //!
 //! ```
-//! use blossom_tokio::{ChatRequest, Client, ImageRequest, StreamExt};
+//! use blossom_tokio::{ChatRequest, Client, ImageRequest, SaveMedia as _, StreamExt};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -29,6 +29,7 @@
 //!
 //! let image = client.image(ImageRequest::new("a red apple").size(64, 64).seed(7)).await?;
 //! assert_eq!(image.extension(), "jpg");
+//! image.save(std::env::temp_dir().join("blossom-doc-apple.jpg"))?;
 //! # emulator.stop();
 //! # Ok(()) }
 //! ```
