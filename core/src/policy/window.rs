@@ -32,7 +32,8 @@ impl<T: Copy + Default> TimeWindow<T> {
             self.head_start = Some(now);
             return;
         };
-        if now < start + self.width {
+        // A window too long to end (`Duration::MAX`) never moves.
+        if start.checked_add(self.width).is_none_or(|end| now < end) {
             return;
         }
         let elapsed = now.duration_since(start).as_nanos() / self.width.as_nanos().max(1);
@@ -41,8 +42,11 @@ impl<T: Copy + Default> TimeWindow<T> {
             self.head = (self.head + 1) % self.buckets.len();
             self.buckets[self.head] = T::default();
         }
-        let advanced = self.width * u32::try_from(steps).unwrap_or(u32::MAX);
-        self.head_start = Some(start.checked_add(advanced).unwrap_or(now));
+        let advanced = self
+            .width
+            .checked_mul(u32::try_from(steps).unwrap_or(u32::MAX))
+            .and_then(|advanced| start.checked_add(advanced));
+        self.head_start = Some(advanced.unwrap_or(now));
     }
 
     /// The current bucket, after advancing to `now`.
@@ -83,5 +87,15 @@ mod tests {
             window.fold(t0 + Duration::from_secs(100), 0, |a, b| a + b),
             0
         );
+    }
+
+    #[test]
+    fn a_duration_max_window_keeps_everything_and_never_panics() {
+        let t0 = origin();
+        let mut window: TimeWindow<u32> = TimeWindow::new(Duration::MAX, 10);
+        *window.current(t0) += 1;
+        let later = t0 + Duration::from_secs(3600 * 24 * 365);
+        *window.current(later) += 1;
+        assert_eq!(window.fold(later, 0, |a, b| a + b), 2);
     }
 }
