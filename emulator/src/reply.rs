@@ -58,14 +58,13 @@ impl Usage {
             "completion_tokens": self.completion,
             "total_tokens": self.prompt + self.completion,
         });
-        if self.reasoning > 0 {
-            if let Some(obj) = usage.as_object_mut() {
+        if self.reasoning > 0
+            && let Some(obj) = usage.as_object_mut() {
                 obj.insert(
                     "completion_tokens_details".to_owned(),
                     json!({"reasoning_tokens": self.reasoning}),
                 );
             }
-        }
         usage
     }
 }

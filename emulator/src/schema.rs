@@ -35,19 +35,17 @@ impl<'a> Sampler<'a, '_> {
         if depth > MAX_DEPTH {
             return Value::Null;
         }
-        if let Some(target) = obj.get("$ref").and_then(Value::as_str) {
-            if let Some(resolved) = self.resolve(target) {
+        if let Some(target) = obj.get("$ref").and_then(Value::as_str)
+            && let Some(resolved) = self.resolve(target) {
                 return self.value(resolved, depth + 1);
             }
-        }
         if let Some(constant) = obj.get("const") {
             return constant.clone();
         }
-        if let Some(options) = obj.get("enum").and_then(Value::as_array) {
-            if let Some(choice) = self.rng.pick(options) {
+        if let Some(options) = obj.get("enum").and_then(Value::as_array)
+            && let Some(choice) = self.rng.pick(options) {
                 return choice.clone();
             }
-        }
         for key in ["anyOf", "oneOf"] {
             if let Some(branches) = obj.get(key).and_then(Value::as_array) {
                 let usable = branches
@@ -173,11 +171,10 @@ impl<'a> Sampler<'a, '_> {
         while text.chars().count() < min {
             text.push('a');
         }
-        if let Some(max) = max.and_then(|m| usize::try_from(m).ok()) {
-            if let Some((cut, _)) = text.char_indices().nth(max) {
+        if let Some(max) = max.and_then(|m| usize::try_from(m).ok())
+            && let Some((cut, _)) = text.char_indices().nth(max) {
                 text.truncate(cut);
             }
-        }
         Value::String(text)
     }
 
@@ -344,11 +341,10 @@ mod tests {
             }
             if let Some(props) = obj.get("properties").and_then(Value::as_object) {
                 for (k, v) in o {
-                    if let Some(s) = props.get(k) {
-                        if !valid(v, s, root) {
+                    if let Some(s) = props.get(k)
+                        && !valid(v, s, root) {
                             return false;
                         }
-                    }
                 }
             }
         }
@@ -361,11 +357,10 @@ mod tests {
             if a.len() < min || a.len() > max {
                 return false;
             }
-            if let Some(items) = obj.get("items") {
-                if !a.iter().all(|v| valid(v, items, root)) {
+            if let Some(items) = obj.get("items")
+                && !a.iter().all(|v| valid(v, items, root)) {
                     return false;
                 }
-            }
         }
         if let Some(n) = value.as_f64() {
             if obj
@@ -387,11 +382,10 @@ mod tests {
             {
                 return false;
             }
-            if let Some(m) = obj.get("multipleOf").and_then(Value::as_f64) {
-                if (n / m).fract() != 0.0 {
+            if let Some(m) = obj.get("multipleOf").and_then(Value::as_f64)
+                && (n / m).fract() != 0.0 {
                     return false;
                 }
-            }
         }
         if let Some(s) = value.as_str() {
             let len = s.chars().count() as u64;

@@ -312,11 +312,10 @@ async fn serve_connection(socket: TcpStream, app: Router, mut drain: watch::Rece
     loop {
         tokio::select! {
             result = connection.as_mut() => {
-                if let Err(error) = result {
-                    if find_abort(&*error) == Some(Abort::Reset) {
+                if let Err(error) = result
+                    && find_abort(&*error) == Some(Abort::Reset) {
                         reset.store(true, Ordering::Relaxed);
                     }
-                }
                 break;
             }
             () = raised(&mut drain), if !draining => {

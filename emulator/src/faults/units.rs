@@ -107,7 +107,7 @@ pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
 /// `0ms`, `250ms`, `2s`: whole seconds in `s`, anything else in `ms`.
 pub(crate) fn format_duration(duration: Duration) -> String {
     let millis = duration.as_millis();
-    if millis > 0 && millis % 1000 == 0 {
+    if millis > 0 && millis.is_multiple_of(1000) {
         format!("{}s", millis / 1000)
     } else {
         format!("{millis}ms")
