@@ -30,7 +30,9 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use blossom_tokio::{CacheConfig, ClientBuilder, LimiterConfig, RateLimit, RetryPolicy};
+use blossom_tokio::{
+    ApiKey, CacheConfig, ClientBuilder, KeyTier, LimiterConfig, RateLimit, RetryPolicy,
+};
 use futures_util::StreamExt as _;
 use futures_util::future::Either;
 
@@ -87,6 +89,14 @@ pub(crate) async fn run(
     }
     let stop = Stop::new();
     signal::listen(stop.clone(), args.grace, progress.clone())?;
+    if args.rate.is_none()
+        && client.config().api_key.as_ref().map(ApiKey::tier) == Some(KeyTier::Publishable)
+    {
+        progress.note(
+            "notice: a publishable (pk_) key is paced to 1 generation per second by default \
+             (the service's limit); pass --rate to change the pace",
+        );
+    }
     progress.start();
 
     let concurrency = usize::try_from(args.concurrency).unwrap_or(1);

@@ -4,6 +4,12 @@
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
+/// A body without its UTF-8 byte-order mark: some servers and gateways put one before JSON,
+/// which JSON parsers refuse.
+pub(crate) fn without_bom(body: &[u8]) -> &[u8] {
+    body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body)
+}
+
 /// An optional non-negative integer from an integer, a float, a numeric string or `null`.
 pub(crate) fn opt_u64<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<u64>, D::Error> {
     Ok(match Value::deserialize(deserializer)? {
@@ -33,6 +39,60 @@ pub(crate) fn string_or_empty<'de, D: Deserializer<'de>>(
         Value::String(s) => s,
         Value::Number(n) => n.to_string(),
         _ => String::new(),
+    })
+}
+
+/// A list; `null` (some providers' usage-only and keep-alive chunks send `"choices": null`)
+/// is an empty one.
+pub(crate) fn list_or_empty<'de, D, T>(deserializer: D) -> Result<Vec<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Ok(Option::<Vec<T>>::deserialize(deserializer)?.unwrap_or_default())
+}
+
+/// JSON text: a string as it is, any other JSON value (servers that send tool-call arguments
+/// as an object instead of the JSON string OpenAI specifies) as its compact JSON text, `null`
+/// as empty.
+pub(crate) fn json_text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    Ok(opt_json_text(deserializer)?.unwrap_or_default())
+}
+
+/// Like [`json_text`], `None` for `null` or absent.
+pub(crate) fn opt_json_text<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<String>, D::Error> {
+    Ok(match Value::deserialize(deserializer)? {
+        Value::Null => None,
+        Value::String(s) => Some(s),
+        other => Some(other.to_string()),
+    })
+}
+
+/// Message text: a string, or the typed-part array some servers answer with
+/// (`[{"type":"text","text":"Hel"},{"type":"text","text":"lo"}]`, or plain strings), joined;
+/// `null` or absent is `None`.
+pub(crate) fn opt_text<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<String>, D::Error> {
+    fn part_text(part: &Value) -> Option<&str> {
+        match part {
+            Value::String(text) => Some(text),
+            Value::Object(fields) => fields.get("text").and_then(Value::as_str),
+            _ => None,
+        }
+    }
+    Ok(match Value::deserialize(deserializer)? {
+        Value::Null => None,
+        Value::String(s) => Some(s),
+        Value::Array(parts) => Some(parts.iter().filter_map(part_text).collect()),
+        Value::Object(fields) => fields
+            .get("text")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
     })
 }
 

@@ -6,6 +6,7 @@ use bytes::Bytes;
 use http::{HeaderMap, StatusCode};
 
 use super::Expect;
+use crate::api::lenient::without_bom;
 use crate::api::{ChatCompletion, Media, MediaFormat, ModelList, ResponseMeta, TextReply};
 use crate::error::{Error, api_error};
 
@@ -77,10 +78,8 @@ pub fn decode(
 fn decode_success(expect: Expect, meta: ResponseMeta, body: Bytes) -> Result<Output, Error> {
     match expect {
         Expect::Chat => {
-            let mut completion: Box<ChatCompletion> =
-                serde_json::from_slice(&body).map_err(|e| {
-                    Error::malformed(format!("the chat answer is not valid JSON: {e}"), &body)
-                })?;
+            let mut completion: Box<ChatCompletion> = serde_json::from_slice(without_bom(&body))
+                .map_err(|e| Error::malformed(json_problem("the chat answer", &e), &body))?;
             completion.meta = meta;
             Ok(Output::Chat(completion))
         }
@@ -91,6 +90,10 @@ fn decode_success(expect: Expect, meta: ResponseMeta, body: Bytes) -> Result<Out
                     b"",
                 ));
             }
+            let body = match body.strip_prefix(b"\xEF\xBB\xBF") {
+                Some(_) => body.slice(3..),
+                None => body,
+            };
             let text = String::from_utf8(body.into()).map_err(|e| {
                 Error::malformed(format!("the text answer is not UTF-8: {e}"), e.as_bytes())
             })?;
@@ -99,12 +102,21 @@ fn decode_success(expect: Expect, meta: ResponseMeta, body: Bytes) -> Result<Out
         Expect::Image => media(meta, body, true),
         Expect::Audio => media(meta, body, false),
         Expect::Models(_) => {
-            let models = ModelList::parse(&body).map_err(|e| {
-                Error::malformed(format!("the model list is not valid JSON: {e}"), &body)
-            })?;
+            let models = ModelList::parse(without_bom(&body))
+                .map_err(|e| Error::malformed(json_problem("the model list", &e), &body))?;
             Ok(Output::Models(ModelList { models, meta }))
         }
         Expect::ChatStream => Ok(Output::Stream(meta)),
+    }
+}
+
+/// Says whether a body was not JSON at all, or JSON of another shape, and where.
+fn json_problem(what: &str, error: &serde_json::Error) -> String {
+    match error.classify() {
+        serde_json::error::Category::Data => {
+            format!("{what} is JSON of an unexpected shape: {error}")
+        }
+        _ => format!("{what} is not valid JSON: {error}"),
     }
 }
 

@@ -30,24 +30,22 @@ impl LimiterConfig {
         }
     }
 
-    /// Defaults that match the service for a key tier (PROTOCOL §6):
-    /// secret keys are not limited; publishable keys share 1 generation per second with a
-    /// burst of 10 (the service's budget is in pollen, so 429s then tune the pace); anonymous
-    /// clients get a conservative 1 per 2 seconds, burst 3; model lists 5 per second.
+    /// Defaults that match the service for a key tier (PROTOCOL §6). Only what the service is
+    /// known to limit is paced: publishable (`pk_`) keys share 1 generation per second with a
+    /// burst of 10 (the service's budget is in pollen, so 429s then tune the pace) and 5 model
+    /// lists per second. Secret keys, keys of other shapes (gateways' `sk-…`) and no key are
+    /// not paced: the server's 429s, with their `Retry-After`, still slow any of them down.
     pub fn for_tier(tier: Option<KeyTier>) -> Self {
-        let models = RateLimit::per_second(5.0, 10);
-        let generation = match tier {
-            Some(KeyTier::Secret) => None,
-            Some(KeyTier::Publishable) => Some(RateLimit::per_second(1.0, 10)),
-            Some(KeyTier::Other) | None => Some(RateLimit::per_second(0.5, 3)),
-        };
-        let mut per_kind = [RateLimit::unlimited(); 4];
-        if tier != Some(KeyTier::Secret) {
-            per_kind[EndpointKind::Models.index()] = models;
-        }
-        Self {
-            per_kind,
-            generation,
+        match tier {
+            Some(KeyTier::Publishable) => {
+                let mut per_kind = [RateLimit::unlimited(); 4];
+                per_kind[EndpointKind::Models.index()] = RateLimit::per_second(5.0, 10);
+                Self {
+                    per_kind,
+                    generation: Some(RateLimit::per_second(1.0, 10)),
+                }
+            }
+            Some(KeyTier::Secret | KeyTier::Other) | None => Self::unlimited(),
         }
     }
 

@@ -213,6 +213,8 @@ pub struct Engine {
     metrics: Metrics,
     woken: Vec<CallId>,
     closed: bool,
+    /// Whether the first wait for a limiter was announced (once per engine).
+    pacing_announced: bool,
 }
 
 impl Engine {
@@ -245,6 +247,7 @@ impl Engine {
             metrics: Metrics::default(),
             woken: Vec::new(),
             closed: false,
+            pacing_announced: false,
             config,
         }
     }
@@ -519,7 +522,8 @@ impl Engine {
             State::InFlight(permit, out) => State::Opening(permit, out, meta),
             other => other,
         });
-        Some(StreamReader::new(self.config.stream, call.deadline, now))
+        let reader = StreamReader::new(self.config.stream, call.deadline, now);
+        Some(reader.redacting(self.config.redact.clone()))
     }
 
     /// Reports that a stream's first chunk (or `[DONE]`) arrived: the attempt succeeded.
@@ -759,6 +763,15 @@ impl Engine {
         {
             call.wait_counted = true;
             self.metrics.limiter_waits += 1;
+            if !std::mem::replace(&mut self.pacing_announced, true) {
+                // Said once: the user can change it (another key, or other rate limits).
+                tracing::warn!(
+                    endpoint = call.prepared.endpoint().as_str(),
+                    "calls are paced by the client's rate limits; a publishable (pk_) key is \
+                     limited to 1 generation per second by default: use a secret key or set \
+                     rate_limits(..) on the client builder"
+                );
+            }
         }
     }
 
@@ -983,7 +996,13 @@ impl Engine {
                 output.meta_mut().attempts = attempts;
                 Ok(output)
             }
-            Err(error) => Err(error.with_attempts(attempts)),
+            Err(error) => {
+                let error = error.with_attempts(attempts);
+                Err(match &self.config.redact {
+                    Some(secret) => error.redacted(secret.expose()),
+                    None => error,
+                })
+            }
         };
         self.release(id, now, propagate, health(&result));
         let followers = match leads {

@@ -818,3 +818,17 @@ fn a_huge_request_timeout_means_no_attempt_deadline() {
     let id = r.text("bye", CallOptions::default().timeout(Duration::MAX), 0);
     assert_eq!(r.send(id, 0).deadline, None);
 }
+
+#[test]
+fn only_keys_the_service_limits_are_paced_by_default() {
+    use crate::KeyTier;
+    for tier in [Some(KeyTier::Secret), Some(KeyTier::Other), None] {
+        assert_eq!(
+            LimiterConfig::for_tier(tier),
+            LimiterConfig::unlimited(),
+            "{tier:?}"
+        );
+    }
+    let publishable = LimiterConfig::for_tier(Some(KeyTier::Publishable));
+    assert!(publishable.generation.is_some());
+}

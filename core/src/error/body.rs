@@ -38,7 +38,7 @@ impl ErrorBody {
     /// Reads any of the shapes in the module documentation; never fails.
     pub(crate) fn parse(body: &[u8]) -> Self {
         let raw = (!body.is_empty()).then(|| snippet(body));
-        match serde_json::from_slice::<Value>(body) {
+        match serde_json::from_slice::<Value>(crate::api::lenient::without_bom(body)) {
             Ok(Value::Object(object)) => Self {
                 raw,
                 ..Self::from_object(&object)
@@ -95,8 +95,9 @@ impl ErrorBody {
 /// Builds the error for an HTTP error answer.
 ///
 /// `now` resolves a `Retry-After` HTTP date when the response has no `Date` header.
-/// `secret`, when given, is scrubbed from the message and the kept body: a server that echoes
-/// the key back must not make the SDK leak it.
+/// `secret`, when given, is scrubbed from every text of the error (message, code, field
+/// errors, request id, kept body): a server that echoes the key back must not make the SDK
+/// leak it.
 pub(crate) fn api_error(
     status: StatusCode,
     headers: &HeaderMap,
@@ -104,18 +105,15 @@ pub(crate) fn api_error(
     now: Option<SystemTime>,
     secret: Option<&str>,
 ) -> Error {
-    let mut parsed = ErrorBody::parse(body);
-    if let Some(secret) = secret.filter(|s| !s.is_empty()) {
-        for text in [&mut parsed.message, &mut parsed.raw].into_iter().flatten() {
-            if text.contains(secret) {
-                *text = text.replace(secret, "[redacted]");
-            }
-        }
-    }
+    let parsed = ErrorBody::parse(body);
     let retry_after = retry_after_from(headers, parsed.retry_after_seconds, now);
     let retryable = status_is_retryable(status, headers, parsed.code.as_deref());
     let request_id = request_id(headers);
-    Error::api(status, parsed, request_id, retry_after, retryable)
+    let error = Error::api(status, parsed, request_id, retry_after, retryable);
+    match secret {
+        Some(secret) => error.redacted(secret),
+        None => error,
+    }
 }
 
 /// Whether an answer with this status could succeed if sent again (PROTOCOL §5), with the

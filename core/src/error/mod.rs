@@ -360,6 +360,47 @@ impl Error {
             .and_then(|source| source.downcast_ref::<TransportError>())
     }
 
+    /// The same error with every text that could carry `secret` scrubbed of it: message,
+    /// code, field errors, request id and kept body. A server that echoes the key back, in
+    /// any field, must not make the SDK show or write it.
+    pub(crate) fn redacted(self, secret: &str) -> Self {
+        if secret.is_empty() {
+            return self;
+        }
+        let inner = &*self.inner;
+        let texts = [
+            Some(&inner.message),
+            inner.code.as_ref(),
+            inner.request_id.as_ref(),
+            inner.body.as_ref(),
+        ];
+        let in_fields = inner
+            .field_errors
+            .iter()
+            .any(|f| f.field.contains(secret) || f.messages.iter().any(|m| m.contains(secret)));
+        if !in_fields && !texts.into_iter().flatten().any(|t| t.contains(secret)) {
+            return self;
+        }
+        let scrub = |text: &mut String| {
+            if text.contains(secret) {
+                *text = text.replace(secret, REDACTED);
+            }
+        };
+        self.map_inner(|inner| {
+            scrub(&mut inner.message);
+            for text in [&mut inner.code, &mut inner.request_id, &mut inner.body]
+                .into_iter()
+                .flatten()
+            {
+                scrub(text);
+            }
+            for field in &mut inner.field_errors {
+                scrub(&mut field.field);
+                field.messages.iter_mut().for_each(scrub);
+            }
+        })
+    }
+
     /// The same error with the number of attempts recorded.
     pub(crate) fn with_attempts(self, attempts: u32) -> Self {
         self.map_inner(|inner| inner.attempts = attempts)
@@ -435,6 +476,23 @@ impl fmt::Debug for Error {
     }
 }
 
+/// What stands in for a secret a server echoed back.
+pub(crate) const REDACTED: &str = "[redacted]";
+
+/// Writes `text` on one line: each run of line breaks (with the blanks around it) becomes one
+/// space, so a multi-line server message still prints as one line.
+fn one_line(f: &mut fmt::Formatter<'_>, text: &str) -> fmt::Result {
+    let mut lines = text.lines().map(str::trim).filter(|line| !line.is_empty());
+    if let Some(first) = lines.next() {
+        f.write_str(first)?;
+    }
+    for line in lines {
+        f.write_str(" ")?;
+        f.write_str(line)?;
+    }
+    Ok(())
+}
+
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let inner = &*self.inner;
@@ -442,13 +500,17 @@ impl fmt::Display for Error {
         if let Some(status) = inner.status {
             write!(f, " (HTTP {}", status.as_u16())?;
             if let Some(code) = &inner.code {
-                write!(f, " {code}")?;
+                f.write_str(" ")?;
+                one_line(f, code)?;
             }
             f.write_str(")")?;
         } else if let Some(code) = &inner.code {
-            write!(f, " ({code})")?;
+            f.write_str(" (")?;
+            one_line(f, code)?;
+            f.write_str(")")?;
         }
-        write!(f, ": {}", inner.message)?;
+        f.write_str(": ")?;
+        one_line(f, &inner.message)?;
         for field in &inner.field_errors {
             if field.messages.iter().any(|m| *m != inner.message) {
                 let label = if field.field.is_empty() {
@@ -456,14 +518,19 @@ impl fmt::Display for Error {
                 } else {
                     &field.field
                 };
-                write!(f, "; {label}: {}", field.messages.join(", "))?;
+                f.write_str("; ")?;
+                one_line(f, label)?;
+                f.write_str(": ")?;
+                one_line(f, &field.messages.join(", "))?;
             }
         }
         if let Some(delay) = inner.retry_after {
             write!(f, "; retry after {:.3}s", delay.as_secs_f64())?;
         }
         if let Some(id) = &inner.request_id {
-            write!(f, " [request id {id}]")?;
+            f.write_str(" [request id ")?;
+            one_line(f, id)?;
+            f.write_str("]")?;
         }
         Ok(())
     }

@@ -22,8 +22,37 @@ struct ChoiceParts {
     role: Option<String>,
     content: Option<String>,
     reasoning: Option<String>,
-    tool_calls: BTreeMap<u64, ToolCall>,
+    /// Tool calls in the order they started.
+    tool_calls: Vec<ToolCall>,
+    /// The call each fragment index currently feeds (a position in `tool_calls`).
+    tool_call_at: BTreeMap<u64, usize>,
     finish_reason: Option<String>,
+}
+
+impl ChoiceParts {
+    /// The call a fragment belongs to. Fragments are joined by `index`, but a fragment that
+    /// brings a new id to an index whose call has another id starts a new call: some servers
+    /// number parallel calls all `0`.
+    fn tool_call(&mut self, index: u64, id: Option<&str>) -> &mut ToolCall {
+        let current = self.tool_call_at.get(&index).copied();
+        let position = match current {
+            Some(at)
+                if id.is_none_or(|id| {
+                    let known = &self.tool_calls[at].id;
+                    known.is_empty() || known == id
+                }) =>
+            {
+                at
+            }
+            _ => {
+                self.tool_calls.push(ToolCall::function("", "", ""));
+                let at = self.tool_calls.len() - 1;
+                self.tool_call_at.insert(index, at);
+                at
+            }
+        };
+        &mut self.tool_calls[position]
+    }
 }
 
 impl ChatAccumulator {
@@ -63,18 +92,19 @@ impl ChatAccumulator {
                     .push_str(text);
             }
             for fragment in delta.tool_calls.iter().flatten() {
-                let call = parts
-                    .tool_calls
-                    .entry(fragment.index)
-                    .or_insert_with(|| ToolCall::function("", "", ""));
-                if let Some(id) = fragment.id.as_deref().filter(|id| !id.is_empty()) {
+                let id = fragment.id.as_deref().filter(|id| !id.is_empty());
+                let call = parts.tool_call(fragment.index, id);
+                if let Some(id) = id {
                     id.clone_into(&mut call.id);
                 }
                 if let Some(kind) = fragment.kind.as_deref().filter(|k| !k.is_empty()) {
                     kind.clone_into(&mut call.kind);
                 }
                 if let Some(function) = &fragment.function {
-                    if let Some(name) = &function.name {
+                    // A name repeated whole on every fragment (some servers do) is one name.
+                    if let Some(name) = &function.name
+                        && call.function.name != *name
+                    {
                         call.function.name.push_str(name);
                     }
                     if let Some(arguments) = &function.arguments {
@@ -103,7 +133,7 @@ impl ChatAccumulator {
             .choices
             .into_iter()
             .map(|(index, parts)| {
-                let tool_calls: Vec<ToolCall> = parts.tool_calls.into_values().collect();
+                let tool_calls = parts.tool_calls;
                 Choice {
                     index,
                     finish_reason: parts.finish_reason,

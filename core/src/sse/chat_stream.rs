@@ -87,6 +87,14 @@ impl ChatStreamDecoder {
             Err(_) if event.event.as_deref() == Some("error") => {
                 return Some(Err(Error::stream_event(None, data.to_owned())));
             }
+            // Starts like JSON but does not parse: a broken chunk. Skipping it would hand the
+            // caller an answer with a hole in it as a success (PROTOCOL §4).
+            Err(error) if data.starts_with(['{', '[']) => {
+                return Some(Err(Error::stream(format!(
+                    "a stream chunk is not valid JSON ({error}): the answer would be incomplete"
+                ))));
+            }
+            // Not JSON at all (`keep-alive`, `ping`): a keep-alive.
             Err(_) => return None,
         };
         let Value::Object(object) = &value else {

@@ -28,6 +28,7 @@ use std::time::{Duration, Instant};
 use super::ChatStreamDecoder;
 use crate::api::ChatChunk;
 use crate::error::{Error, TransportError, TransportErrorKind};
+use crate::secret::ApiKey;
 
 /// How long a stream may stay silent, and how much of the body after `[DONE]` is read so the
 /// connection can be reused.
@@ -85,6 +86,8 @@ pub struct StreamReader {
     /// How the body ended, once it has; judged after the chunks it completed are handed out.
     body_end: Option<Result<(), TransportError>>,
     verdict: Option<Result<(), Error>>,
+    /// Scrubbed from every error: a server may echo the key in an error event.
+    secret: Option<ApiKey>,
 }
 
 impl StreamReader {
@@ -98,7 +101,15 @@ impl StreamReader {
             started: false,
             body_end: None,
             verdict: None,
+            secret: None,
         }
+    }
+
+    /// Scrubs `secret` from every error the stream reports.
+    #[must_use]
+    pub fn redacting(mut self, secret: Option<ApiKey>) -> Self {
+        self.secret = secret;
+        self
     }
 
     /// Feeds body bytes, split anywhere, received at `now`.
@@ -179,6 +190,10 @@ impl StreamReader {
     }
 
     fn end(&mut self, verdict: Result<(), Error>) -> ReadStep {
+        let verdict = match &self.secret {
+            Some(secret) => verdict.map_err(|error| error.redacted(secret.expose())),
+            None => verdict,
+        };
         self.verdict = Some(verdict.clone());
         ReadStep::End(verdict)
     }

@@ -22,8 +22,8 @@ pub struct ChatChunk {
     /// The model.
     #[serde(default, deserialize_with = "lenient::string_or_empty")]
     pub model: String,
-    /// Deltas; empty on a usage-only chunk.
-    #[serde(default)]
+    /// Deltas; empty on a usage-only chunk (and when a server sends `"choices": null`).
+    #[serde(default, deserialize_with = "lenient::list_or_empty")]
     pub choices: Vec<ChunkChoice>,
     /// Token counts, on the last content chunk or a separate `choices: []` chunk.
     #[serde(default)]
@@ -55,11 +55,11 @@ pub struct Delta {
     /// `assistant`, on the first chunk.
     #[serde(default)]
     pub role: Option<String>,
-    /// More answer text.
-    #[serde(default)]
+    /// More answer text (a typed-part array in its place is joined into one text).
+    #[serde(default, deserialize_with = "lenient::opt_text")]
     pub content: Option<String>,
     /// More reasoning text.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::opt_text")]
     pub reasoning_content: Option<String>,
     /// Tool-call fragments, to be joined by `index`.
     #[serde(default)]
@@ -91,8 +91,9 @@ pub struct FunctionCallDelta {
     /// The name, usually whole on the first fragment.
     #[serde(default)]
     pub name: Option<String>,
-    /// A piece of the arguments JSON text.
-    #[serde(default)]
+    /// A piece of the arguments JSON text (an object sent in place of the text is kept as
+    /// its JSON text).
+    #[serde(default, deserialize_with = "lenient::opt_json_text")]
     pub arguments: Option<String>,
 }
 

@@ -29,7 +29,7 @@ pub struct ChatCompletion {
     #[serde(default, deserialize_with = "lenient::string_or_empty")]
     pub model: String,
     /// The alternatives; usually one.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::list_or_empty")]
     pub choices: Vec<Choice>,
     /// Token counts.
     #[serde(default)]
@@ -70,11 +70,12 @@ pub struct AssistantMessage {
     /// `assistant`.
     #[serde(default)]
     pub role: Option<String>,
-    /// The text; `None` when the model only called tools or only spoke.
-    #[serde(default)]
+    /// The text; `None` when the model only called tools or only spoke. A typed-part array
+    /// in its place is joined into one text.
+    #[serde(default, deserialize_with = "lenient::opt_text")]
     pub content: Option<String>,
     /// Reasoning text, for reasoning models.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::opt_text")]
     pub reasoning_content: Option<String>,
     /// Tool calls.
     #[serde(default)]

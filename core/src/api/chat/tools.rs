@@ -124,8 +124,9 @@ pub struct FunctionCall {
     /// The function's name.
     #[serde(default, deserialize_with = "lenient::string_or_empty")]
     pub name: String,
-    /// The arguments, as the JSON text the model wrote.
-    #[serde(default, deserialize_with = "lenient::string_or_empty")]
+    /// The arguments, as the JSON text the model wrote (an object sent in place of the text
+    /// is kept as its JSON text, never dropped).
+    #[serde(default, deserialize_with = "lenient::json_text")]
     pub arguments: String,
 }
 
