@@ -49,11 +49,10 @@ where
     F: FnOnce() -> Fut,
     Fut: Future<Output = Result<Answer, ApiError>>,
 {
-    if !no_cache
-        && let Some(answer) = app.cache_get(&cache_key) {
-            app.with_stats(|s| s.cache_hits += 1);
-            return Ok(render(answer, &cache_key, CacheStatus::Hit));
-        }
+    if !no_cache && let Some(answer) = app.cache_get(&cache_key) {
+        app.with_stats(|s| s.cache_hits += 1);
+        return Ok(render(answer, &cache_key, CacheStatus::Hit));
+    }
     charge(app, key)?;
     let answer = generate().await?;
     app.with_stats(|s| s.cache_misses += 1);
@@ -86,9 +85,10 @@ fn render(answer: Answer, cache_key: &CacheKey, status: CacheStatus) -> Response
     headers.insert("x-cache", HeaderValue::from_static(hit));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(IMMUTABLE));
     if answer.is_text
-        && let Ok(digest) = HeaderValue::from_str(&cache_key.digest()) {
-            headers.insert("x-cache-key", digest);
-        }
+        && let Ok(digest) = HeaderValue::from_str(&cache_key.digest())
+    {
+        headers.insert("x-cache-key", digest);
+    }
     response
 }
 

@@ -59,12 +59,13 @@ impl Usage {
             "total_tokens": self.prompt + self.completion,
         });
         if self.reasoning > 0
-            && let Some(obj) = usage.as_object_mut() {
-                obj.insert(
-                    "completion_tokens_details".to_owned(),
-                    json!({"reasoning_tokens": self.reasoning}),
-                );
-            }
+            && let Some(obj) = usage.as_object_mut()
+        {
+            obj.insert(
+                "completion_tokens_details".to_owned(),
+                json!({"reasoning_tokens": self.reasoning}),
+            );
+        }
         usage
     }
 }

@@ -36,16 +36,18 @@ impl<'a> Sampler<'a, '_> {
             return Value::Null;
         }
         if let Some(target) = obj.get("$ref").and_then(Value::as_str)
-            && let Some(resolved) = self.resolve(target) {
-                return self.value(resolved, depth + 1);
-            }
+            && let Some(resolved) = self.resolve(target)
+        {
+            return self.value(resolved, depth + 1);
+        }
         if let Some(constant) = obj.get("const") {
             return constant.clone();
         }
         if let Some(options) = obj.get("enum").and_then(Value::as_array)
-            && let Some(choice) = self.rng.pick(options) {
-                return choice.clone();
-            }
+            && let Some(choice) = self.rng.pick(options)
+        {
+            return choice.clone();
+        }
         for key in ["anyOf", "oneOf"] {
             if let Some(branches) = obj.get(key).and_then(Value::as_array) {
                 let usable = branches
@@ -172,9 +174,10 @@ impl<'a> Sampler<'a, '_> {
             text.push('a');
         }
         if let Some(max) = max.and_then(|m| usize::try_from(m).ok())
-            && let Some((cut, _)) = text.char_indices().nth(max) {
-                text.truncate(cut);
-            }
+            && let Some((cut, _)) = text.char_indices().nth(max)
+        {
+            text.truncate(cut);
+        }
         Value::String(text)
     }
 
@@ -342,9 +345,10 @@ mod tests {
             if let Some(props) = obj.get("properties").and_then(Value::as_object) {
                 for (k, v) in o {
                     if let Some(s) = props.get(k)
-                        && !valid(v, s, root) {
-                            return false;
-                        }
+                        && !valid(v, s, root)
+                    {
+                        return false;
+                    }
                 }
             }
         }
@@ -358,9 +362,10 @@ mod tests {
                 return false;
             }
             if let Some(items) = obj.get("items")
-                && !a.iter().all(|v| valid(v, items, root)) {
-                    return false;
-                }
+                && !a.iter().all(|v| valid(v, items, root))
+            {
+                return false;
+            }
         }
         if let Some(n) = value.as_f64() {
             if obj
@@ -383,9 +388,10 @@ mod tests {
                 return false;
             }
             if let Some(m) = obj.get("multipleOf").and_then(Value::as_f64)
-                && (n / m).fract() != 0.0 {
-                    return false;
-                }
+                && (n / m).fract() != 0.0
+            {
+                return false;
+            }
         }
         if let Some(s) = value.as_str() {
             let len = s.chars().count() as u64;

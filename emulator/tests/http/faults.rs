@@ -41,9 +41,10 @@ pub(crate) async fn read_head_and_some(socket: &mut TcpStream) -> Vec<u8> {
         let mut buf = vec![0u8; 64 * 1024];
         loop {
             if let Some(end) = head_end(&out)
-                && out.len() > end {
-                    return out;
-                }
+                && out.len() > end
+            {
+                return out;
+            }
             let n = socket.read(&mut buf).await.expect("read");
             assert!(n > 0, "closed early: {:?}", String::from_utf8_lossy(&out));
             out.extend_from_slice(&buf[..n]);
