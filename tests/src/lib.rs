@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod loopback;
 pub mod sim;
 
 use blossom_core::api::MediaFormat;

@@ -28,9 +28,17 @@ pub fn build_http_client(config: &ClientConfig) -> Result<HttpClient, Error> {
         VersionNegotiation::http11()
     };
     HttpClient::builder()
-        .max_connections(config.max_connections)
+        // The pool keeps this many idle connections for reuse. The number of calls at once is
+        // the engine's to limit (its permits), not libcurl's: a connection the SDK abandoned
+        // but libcurl has not closed yet (see below) must not hold up the next call.
         .connection_cache_size(config.max_connections)
         .connect_timeout(curl_duration(config.connect_timeout))
+        // A backstop that frees connections whose body nobody reads any more. isahc notices a
+        // dropped body only when more bytes arrive, so a server that holds a response open in
+        // silence (after `[DONE]`, or in a stall the SDK gave up on) would keep the connection
+        // forever. Every decision about live transfers is the core's (its idle timeout fires
+        // first, to the millisecond); this only reclaims the socket of a dead one.
+        .low_speed_timeout(1, reclaim_after(config.stream_idle_timeout))
         .version_negotiation(versions)
         .redirect_policy(RedirectPolicy::None)
         .expect_continue(ExpectContinue::disabled())
@@ -43,6 +51,12 @@ pub fn build_http_client(config: &ClientConfig) -> Result<HttpClient, Error> {
 /// The longest duration libcurl takes (its timeouts are milliseconds in a C `long`, and
 /// larger values are refused at call time); anything longer means "no limit" and is clamped.
 const CURL_MAX: Duration = Duration::from_millis(i32::MAX as u64);
+
+/// How long a silent transfer lives before libcurl reclaims it: a second past the idle
+/// timeout (libcurl counts whole seconds), so that the core's own timeout always fires first.
+fn reclaim_after(idle: Duration) -> Duration {
+    curl_duration(idle.saturating_add(Duration::from_secs(1)))
+}
 
 /// `duration`, clamped to what libcurl accepts.
 fn curl_duration(duration: Duration) -> Duration {

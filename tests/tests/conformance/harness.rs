@@ -36,6 +36,10 @@ pub(crate) struct Settings {
     pub max_concurrent: Option<usize>,
     pub max_connections: Option<usize>,
     pub stream_idle: Option<Duration>,
+    pub request_timeout: Option<Duration>,
+    pub connect_timeout: Option<Duration>,
+    /// The drain after `[DONE]`: how long and how many bytes.
+    pub stream_drain: Option<(Duration, usize)>,
 }
 
 /// A chunk and when it arrived.
@@ -43,7 +47,15 @@ pub(crate) type Timed<T> = (Instant, T);
 
 pub(crate) trait Harness: Send + Sync {
     fn call(&self, request: AnyRequest, options: CallOptions) -> Result<AnyResponse, Error>;
-    fn stream(&self, request: ChatRequest) -> Result<Vec<Timed<Result<ChatChunk, Error>>>, Error>;
+    fn stream(&self, request: ChatRequest) -> Result<Vec<Timed<Result<ChatChunk, Error>>>, Error> {
+        self.stream_with(request, CallOptions::default())
+    }
+    /// Opens a stream with `options` and reads it to its end; each chunk with its arrival.
+    fn stream_with(
+        &self,
+        request: ChatRequest,
+        options: CallOptions,
+    ) -> Result<Vec<Timed<Result<ChatChunk, Error>>>, Error>;
     fn stream_then_drop(&self, request: ChatRequest) -> Result<ChatChunk, Error>;
     /// Runs every call at once, started in order; results with their completion instants.
     fn concurrent(
@@ -92,6 +104,15 @@ macro_rules! configure {
         if let Some(idle) = settings.stream_idle {
             builder = builder.stream_idle_timeout(idle);
         }
+        if let Some(timeout) = settings.request_timeout {
+            builder = builder.request_timeout(timeout);
+        }
+        if let Some(timeout) = settings.connect_timeout {
+            builder = builder.connect_timeout(timeout);
+        }
+        if let Some((timeout, bytes)) = settings.stream_drain {
+            builder = builder.stream_drain(timeout, bytes);
+        }
         builder.build().unwrap()
     }};
 }
@@ -132,13 +153,14 @@ macro_rules! async_harness {
                 self.run(async move { client.call(request).options(options).await })
             }
 
-            fn stream(
+            fn stream_with(
                 &self,
                 request: ChatRequest,
+                options: CallOptions,
             ) -> Result<Vec<Timed<Result<ChatChunk, Error>>>, Error> {
                 let client = self.client.clone();
                 self.run(async move {
-                    let mut stream = client.chat_stream(request).await?;
+                    let mut stream = client.chat_stream(request).options(options).await?;
                     let mut chunks = Vec::new();
                     while let Some(chunk) = stream.next().await {
                         chunks.push((Instant::now(), chunk));
@@ -309,9 +331,14 @@ impl Harness for BlockingHarness {
         self.client.with_options(options).call(request)
     }
 
-    fn stream(&self, request: ChatRequest) -> Result<Vec<Timed<Result<ChatChunk, Error>>>, Error> {
+    fn stream_with(
+        &self,
+        request: ChatRequest,
+        options: CallOptions,
+    ) -> Result<Vec<Timed<Result<ChatChunk, Error>>>, Error> {
         Ok(self
             .client
+            .with_options(options)
             .chat_stream(request)?
             .map(|chunk| (Instant::now(), chunk))
             .collect())

@@ -2,6 +2,7 @@
 // Tests unwrap freely: a failure should stop the test with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod abandoned_connections;
 mod blocking;
 mod cancellation;
 mod faults;
