@@ -4,8 +4,8 @@ use std::io::{self, Write as _};
 use std::path::Path;
 
 use blossom_tokio::{
-    AudioFormat, CallOptions, ChatRequest, Client, ImageQuality, ImageRequest, Media, ModelKind,
-    SaveMedia as _, SpeechRequest, StreamExt as _, TextRequest,
+    AudioFormat, CallOptions, ChatAccumulator, ChatCompletion, ChatRequest, Client, ImageQuality,
+    ImageRequest, Media, ModelKind, SaveMedia as _, SpeechRequest, StreamExt as _, TextRequest,
 };
 
 use crate::args::{
@@ -47,13 +47,16 @@ pub(crate) async fn chat(
     }
     if !args.stream {
         let reply = client.chat(request).options(options).await?;
-        let mut out = io::stdout().lock();
-        writeln!(out, "{}", reply.text().trim_end())?;
+        if !reply.text().is_empty() {
+            writeln!(io::stdout().lock(), "{}", reply.text().trim_end())?;
+        }
+        explain_ending(&reply);
         return Ok(());
     }
     let mut stream = client.chat_stream(request).options(options).await?;
     let mut out = io::stdout();
     let mut ended_with_newline = true;
+    let mut all = ChatAccumulator::new();
     while let Some(chunk) = stream.next().await {
         let chunk = chunk?;
         let text = chunk.text();
@@ -63,11 +66,41 @@ pub(crate) async fn chat(
             lock.flush()?;
             ended_with_newline = text.ends_with('\n');
         }
+        all.push(&chunk);
     }
     if !ended_with_newline {
         writeln!(out)?;
     }
+    explain_ending(&all.finish());
     Ok(())
+}
+
+/// Says on stderr what an answer without text, or one cut short, is: printing nothing (or an
+/// empty line) would look like success with nothing to say.
+fn explain_ending(reply: &ChatCompletion) {
+    let calls = reply.tool_calls();
+    if !calls.is_empty() {
+        let names: Vec<&str> = calls.iter().map(|c| c.function.name.as_str()).collect();
+        eprintln!(
+            "blossom: the model called {} tool(s) instead of answering: {}",
+            calls.len(),
+            names.join(", ")
+        );
+    } else if reply.text().is_empty() {
+        eprintln!(
+            "blossom: the answer has no text (finish reason: {})",
+            reply.finish_reason().unwrap_or("none given")
+        );
+    }
+    match reply.finish_reason() {
+        Some("length") => {
+            eprintln!("blossom: the answer was cut off at the token limit (finish reason: length)")
+        }
+        Some("content_filter") => {
+            eprintln!("blossom: the answer was cut off by a content filter");
+        }
+        _ => {}
+    }
 }
 
 pub(crate) async fn image(

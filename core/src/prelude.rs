@@ -7,4 +7,5 @@ pub use crate::policy::{
     BreakerConfig, BreakerStatus, BreakerWindow, BudgetConfig, CacheConfig, Jitter, LatencySummary,
     MetricsSnapshot, Priority, RateLimit, RetryPolicy,
 };
+pub use crate::sse::ChatAccumulator;
 pub use crate::{ApiKey, ClientConfig, Error, ErrorKind, FieldError, KeyTier, TransportErrorKind};

@@ -82,3 +82,56 @@ fn a_stream_held_open_after_done_prints_and_exits_at_once() {
         finished.took
     );
 }
+
+/// `blossom --base-url … --api-key … chat [--stream] hi` against `server`.
+fn chat_at(server: &Server, stream: bool) -> std::process::Command {
+    let mut command = blossom();
+    command.args(["--base-url", &server.base_url(), "--api-key", KEY, "chat"]);
+    if stream {
+        command.arg("--stream");
+    }
+    command.arg("hi");
+    command
+}
+
+#[test]
+fn an_answer_with_only_a_tool_call_is_reported_not_printed_as_an_empty_line() {
+    let tool_call = br#"{"choices":[{"index":0,"finish_reason":"tool_calls","message":{"role":"assistant","content":null,"tool_calls":[{"id":"call_1","type":"function","function":{"name":"get_weather","arguments":"{\"city\":\"Paris\"}"}}]}}]}"#;
+    let event = br#"data: {"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"call_1","type":"function","function":{"name":"get_weather","arguments":"{}"}}]},"finish_reason":"tool_calls"}]}"#;
+    let streamed = Script::new()
+        .write(sse_head())
+        .chunk([&event[..], b"\n\n"].concat())
+        .chunk(DONE)
+        .chunk(b"");
+    let server = Server::start(vec![Script::ok("application/json", tool_call), streamed]).unwrap();
+    for stream in [false, true] {
+        let finished = run(chat_at(&server, stream), LIMIT);
+        assert_eq!(finished.code(), Some(0), "stderr: {}", finished.stderr);
+        assert_eq!(finished.stdout, "", "stream: {stream}");
+        assert!(
+            finished.stderr.contains("called 1 tool(s)") && finished.stderr.contains("get_weather"),
+            "stream: {stream}; stderr: {}",
+            finished.stderr
+        );
+    }
+}
+
+#[test]
+fn an_answer_cut_at_the_token_limit_says_so() {
+    for stream in [false, true] {
+        let mut command = blossom();
+        command.args(["--emulator", "chat", "--max-tokens", "3"]);
+        if stream {
+            command.arg("--stream");
+        }
+        command.arg("tell me a story");
+        let finished = run(command, LIMIT);
+        assert_eq!(finished.code(), Some(0), "stderr: {}", finished.stderr);
+        assert!(!finished.stdout.trim().is_empty());
+        assert!(
+            finished.stderr.contains("cut off at the token limit"),
+            "stream: {stream}; stderr: {}",
+            finished.stderr
+        );
+    }
+}
