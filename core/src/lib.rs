@@ -60,6 +60,8 @@ pub mod codec;
 mod config;
 pub mod engine;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzz;
 mod hash;
 pub mod policy;
 pub mod prelude;
