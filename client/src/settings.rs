@@ -176,6 +176,16 @@ macro_rules! settings_setters {
             self
         }
 
+        /// Sets the largest single event a stream may send (default 1 MiB); a longer one fails
+        /// the stream with a stream error.
+        pub fn stream_max_event_bytes(mut self, max: usize) -> Self {
+            self.settings.map(|mut config| {
+                config.stream_max_event_bytes = max;
+                Ok(config)
+            });
+            self
+        }
+
         /// Sets the connection pool size (and, unless set otherwise, the concurrency limit).
         pub fn max_connections(mut self, max: usize) -> Self {
             self.settings.map(|mut config| {

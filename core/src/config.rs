@@ -145,6 +145,10 @@ pub struct ClientConfig {
     pub stream_drain_timeout: Duration,
     /// After a stream's `[DONE]`, how many trailing bytes are read at most for reuse.
     pub stream_drain_bytes: usize,
+    /// The largest single event a stream may send (a line that never ends fails the stream
+    /// once it passes this); the whole stream, like every body, is bounded by
+    /// `max_body_bytes`.
+    pub stream_max_event_bytes: usize,
     /// The most connections the pool keeps open at once.
     pub max_connections: usize,
     /// The largest response body accepted; larger answers fail while reading.
@@ -176,6 +180,7 @@ impl ClientConfig {
             stream_idle_timeout: Duration::from_secs(120),
             stream_drain_timeout: Duration::from_millis(200),
             stream_drain_bytes: 64 * 1024,
+            stream_max_event_bytes: 1024 * 1024,
             max_connections: 64,
             max_body_bytes: 64 * 1024 * 1024,
             http2: true,
@@ -188,6 +193,7 @@ impl ClientConfig {
             idle_timeout: self.stream_idle_timeout,
             drain_timeout: self.stream_drain_timeout,
             drain_bytes: self.stream_drain_bytes,
+            max_event_bytes: self.stream_max_event_bytes,
         }
     }
 
@@ -256,6 +262,9 @@ impl ClientConfig {
         }
         if self.max_body_bytes == 0 {
             return Err(Error::config("max_body_bytes must be at least 1"));
+        }
+        if self.stream_max_event_bytes == 0 {
+            return Err(Error::config("stream_max_event_bytes must be at least 1"));
         }
         if self.user_agent.is_empty() || http::HeaderValue::from_str(&self.user_agent).is_err() {
             return Err(Error::config("user_agent must be a non-empty header value"));

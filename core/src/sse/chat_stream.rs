@@ -27,6 +27,14 @@ impl ChatStreamDecoder {
         Self::default()
     }
 
+    /// A decoder whose events may be at most `limit` bytes; a longer one fails the stream.
+    pub fn with_max_event_bytes(limit: usize) -> Self {
+        Self {
+            sse: SseDecoder::with_max_event_bytes(limit),
+            ..Self::default()
+        }
+    }
+
     /// Feeds body bytes, split anywhere.
     pub fn push(&mut self, bytes: &[u8]) {
         if !self.done && !self.failed {

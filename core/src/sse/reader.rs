@@ -42,6 +42,8 @@ pub struct StreamLimits {
     pub drain_timeout: Duration,
     /// …and at most this many bytes; past either bound the connection is dropped instead.
     pub drain_bytes: usize,
+    /// The largest single SSE event; a longer one fails the stream.
+    pub max_event_bytes: usize,
 }
 
 impl Default for StreamLimits {
@@ -50,6 +52,7 @@ impl Default for StreamLimits {
             idle_timeout: Duration::from_secs(120),
             drain_timeout: Duration::from_millis(200),
             drain_bytes: 64 * 1024,
+            max_event_bytes: super::SseDecoder::DEFAULT_MAX_EVENT_BYTES,
         }
     }
 }
@@ -94,7 +97,7 @@ impl StreamReader {
     /// A reader for a body whose head arrived at `now`, bounded by the call's `deadline`.
     pub fn new(limits: StreamLimits, deadline: Option<Instant>, now: Instant) -> Self {
         Self {
-            decoder: ChatStreamDecoder::new(),
+            decoder: ChatStreamDecoder::with_max_event_bytes(limits.max_event_bytes),
             limits,
             deadline,
             heard: now,
@@ -291,6 +294,7 @@ mod tests {
             idle_timeout: Duration::from_secs(5),
             drain_timeout: Duration::from_millis(200),
             drain_bytes: 100,
+            max_event_bytes: 1024,
         }
     }
 
@@ -431,5 +435,19 @@ mod tests {
             drain.poll(t0 + ms(200)),
             DrainStep::Stop { reusable: false }
         );
+    }
+
+    #[test]
+    fn an_event_longer_than_the_limit_fails_the_stream() {
+        let t0 = origin();
+        let mut reader = StreamReader::new(limits(), None, t0);
+        reader.push(CHUNK, t0);
+        reader.push(b"data: ", t0);
+        for _ in 0..20 {
+            reader.push(&[b'x'; 100], t0);
+        }
+        assert!(matches!(reader.poll(t0), ReadStep::Chunk(_)));
+        let error = error_of(reader.poll(t0));
+        assert_eq!(error.kind(), ErrorKind::Stream);
     }
 }
