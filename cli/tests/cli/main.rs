@@ -8,5 +8,6 @@
 
 mod batch;
 mod commands;
+mod secrets;
 mod streams;
 mod support;
