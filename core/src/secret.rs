@@ -103,6 +103,35 @@ impl fmt::Display for ApiKey {
     }
 }
 
+/// What stands in for a secret a server echoed back.
+pub(crate) const REDACTED: &str = "[redacted]";
+
+/// Removes `secret` from `text`: every whole occurrence, and a beginning of it left at the
+/// end of a text cut short (an error keeps only the first bytes of a body, and the cut may
+/// fall inside an echoed key). Returns whether anything was removed.
+pub(crate) fn scrub(text: &mut String, secret: &str) -> bool {
+    /// Shorter beginnings say nothing about the key (`sk_`, `pk_`).
+    const MIN_CUT: usize = 4;
+    if secret.is_empty() {
+        return false;
+    }
+    let mut changed = false;
+    if text.contains(secret) {
+        *text = text.replace(secret, REDACTED);
+        changed = true;
+    }
+    let body_end = text.strip_suffix('…').map_or(text.len(), str::len);
+    let longest = secret.len().min(body_end);
+    let cut = (MIN_CUT..longest)
+        .rev()
+        .find(|&n| secret.is_char_boundary(n) && text[..body_end].ends_with(&secret[..n]));
+    if let Some(n) = cut {
+        text.replace_range(body_end - n..body_end, REDACTED);
+        changed = true;
+    }
+    changed
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -133,5 +162,19 @@ mod tests {
         let b = ApiKey::new("sk_b").unwrap();
         assert_eq!(a.fingerprint(), ApiKey::new("sk_a").unwrap().fingerprint());
         assert_ne!(a.fingerprint(), b.fingerprint());
+    }
+
+    #[test]
+    fn scrub_removes_whole_keys_and_a_key_cut_at_the_end() {
+        let key = "sk_0123456789abcdefghijklmnopqrstuv";
+        let mut text = format!("a {key} b {key}");
+        assert!(scrub(&mut text, key));
+        assert_eq!(text, "a [redacted] b [redacted]");
+        let mut cut = format!("body {}…", &key[..20]);
+        assert!(scrub(&mut cut, key));
+        assert_eq!(cut, "body [redacted]…");
+        let mut plain = "nothing to see, sk_".to_owned();
+        assert!(!scrub(&mut plain, key), "a bare prefix says nothing");
+        assert_eq!(plain, "nothing to see, sk_");
     }
 }

@@ -12,6 +12,8 @@ use isahc::{AsyncBody, HttpClient};
 use crate::body::{AsyncChunks, BlockingChunks};
 use crate::errors::from_isahc;
 use crate::park::block_on_until;
+use tracing::instrument::{WithDispatch, WithSubscriber as _};
+use tracing::subscriber::NoSubscriber;
 
 /// Hosts never sent through a proxy, whatever the environment says.
 const NO_PROXY: [&str; 3] = ["localhost", "127.0.0.1", "::1"];
@@ -90,6 +92,14 @@ impl IsahcTransport {
     }
 }
 
+/// Runs an isahc exchange with no tracing subscriber. isahc turns on libcurl's verbose mode
+/// whenever its span is enabled, and then logs every request head, the `Authorization`
+/// header and the key in it included, under `isahc::wire`: an application tracing at TRACE
+/// would write the key to its logs. The SDK's own events are not affected.
+fn quiet<F: std::future::Future>(exchange: F) -> WithDispatch<F> {
+    exchange.with_subscriber(NoSubscriber::default())
+}
+
 /// Rebuilds the request with an isahc body. Bodies are buffered (not readers) so curl can
 /// rewind them if it must resend on a fresh connection.
 fn to_isahc(request: http::Request<Bytes>) -> Result<http::Request<AsyncBody>, TransportError> {
@@ -115,7 +125,9 @@ fn to_isahc(request: http::Request<Bytes>) -> Result<http::Request<AsyncBody>, T
 impl Transport for IsahcTransport {
     async fn send(&self, request: http::Request<Bytes>) -> Result<HttpResponse, TransportError> {
         let request = to_isahc(request)?;
-        let response = self.client.send_async(request).await.map_err(from_isahc)?;
+        let response = quiet(self.client.send_async(request))
+            .await
+            .map_err(from_isahc)?;
         let (parts, body) = response.into_parts();
         Ok(HttpResponse {
             status: parts.status,
@@ -133,7 +145,7 @@ impl BlockingTransport for IsahcTransport {
     ) -> Result<BlockingResponse, TransportError> {
         let request = to_isahc(request)?;
         // The async exchange, waited for on this thread: dropping it at the deadline aborts it.
-        let response = block_on_until(self.client.send_async(request), deadline)
+        let response = block_on_until(quiet(self.client.send_async(request)), deadline)
             .ok_or_else(|| {
                 TransportError::new(
                     TransportErrorKind::Timeout,

@@ -191,6 +191,20 @@ pub struct ResponseMeta {
 }
 
 impl ResponseMeta {
+    /// Removes `secret` from every header value kept (a server may echo the key in any).
+    pub(crate) fn scrub(&mut self, secret: &str) {
+        for text in [
+            &mut self.request_id,
+            &mut self.model_used,
+            &mut self.content_type,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            crate::secret::scrub(text, secret);
+        }
+    }
+
     /// Reads the metadata headers of an answer.
     pub(crate) fn from_head(status: http::StatusCode, headers: &http::HeaderMap) -> Self {
         let text = |name: &str| {

@@ -38,6 +38,16 @@ impl Output {
         }
     }
 
+    /// Removes `secret` from the metadata and the identifying fields a server may echo it in
+    /// (headers kept, a chat's id and model). The generated content is passed on as it is.
+    pub(crate) fn scrub(&mut self, secret: &str) {
+        if let Self::Chat(chat) = self {
+            crate::secret::scrub(&mut chat.id, secret);
+            crate::secret::scrub(&mut chat.model, secret);
+        }
+        self.meta_mut().scrub(secret);
+    }
+
     /// The metadata, for updating (attempt counts, cache flags).
     pub(crate) fn meta_mut(&mut self) -> &mut ResponseMeta {
         match self {

@@ -491,8 +491,17 @@ impl Engine {
             response.received_at,
             secret,
         );
-        let throttled = (response.status == StatusCode::TOO_MANY_REQUESTS)
-            .then(|| result.as_ref().err().and_then(Error::retry_after));
+        // A 429 pauses the limiter for the delay the server asked, but never longer than the
+        // longest delay the retry policy would wait: one absurd `Retry-After` must not stop
+        // the client for a year.
+        let longest = self.config.retry.max_server_delay;
+        let throttled = (response.status == StatusCode::TOO_MANY_REQUESTS).then(|| {
+            result
+                .as_ref()
+                .err()
+                .and_then(Error::retry_after)
+                .map(|delay| delay.min(longest))
+        });
         self.end_attempt(id, health(&result), throttled, now);
         match result {
             Ok(output) => self.succeed(id, output, body_len, now),
@@ -517,7 +526,10 @@ impl Engine {
         if !matches!(call.state, State::InFlight(..)) {
             return None;
         }
-        let meta = ResponseMeta::from_head(status, headers);
+        let mut meta = ResponseMeta::from_head(status, headers);
+        if let Some(secret) = &self.config.redact {
+            meta.scrub(secret.expose());
+        }
         call.state.morph(|state| match state {
             State::InFlight(permit, out) => State::Opening(permit, out, meta),
             other => other,
@@ -936,6 +948,10 @@ impl Engine {
             return;
         };
         output.meta_mut().attempts = call.attempts;
+        // Before it is cached or shared: a server may echo the key in any header kept.
+        if let Some(secret) = &self.config.redact {
+            output.scrub(secret.expose());
+        }
         if let Some(key) = call.store {
             let ttl = match call.prepared.expect() {
                 Expect::Models(_) => self.config.cache.models_ttl,

@@ -18,6 +18,8 @@ use std::time::Duration;
 
 use http::StatusCode;
 
+use crate::secret::scrub;
+
 pub(crate) use body::{ErrorBody, api_error};
 pub use retry_after::retry_after_from;
 pub use transport::{TransportError, TransportErrorKind};
@@ -367,36 +369,19 @@ impl Error {
         if secret.is_empty() {
             return self;
         }
-        let inner = &*self.inner;
-        let texts = [
-            Some(&inner.message),
-            inner.code.as_ref(),
-            inner.request_id.as_ref(),
-            inner.body.as_ref(),
-        ];
-        let in_fields = inner
-            .field_errors
-            .iter()
-            .any(|f| f.field.contains(secret) || f.messages.iter().any(|m| m.contains(secret)));
-        if !in_fields && !texts.into_iter().flatten().any(|t| t.contains(secret)) {
-            return self;
-        }
-        let scrub = |text: &mut String| {
-            if text.contains(secret) {
-                *text = text.replace(secret, REDACTED);
-            }
-        };
         self.map_inner(|inner| {
-            scrub(&mut inner.message);
+            scrub(&mut inner.message, secret);
             for text in [&mut inner.code, &mut inner.request_id, &mut inner.body]
                 .into_iter()
                 .flatten()
             {
-                scrub(text);
+                scrub(text, secret);
             }
             for field in &mut inner.field_errors {
-                scrub(&mut field.field);
-                field.messages.iter_mut().for_each(scrub);
+                scrub(&mut field.field, secret);
+                for message in &mut field.messages {
+                    scrub(message, secret);
+                }
             }
         })
     }
@@ -475,9 +460,6 @@ impl fmt::Debug for Error {
         out.finish()
     }
 }
-
-/// What stands in for a secret a server echoed back.
-pub(crate) const REDACTED: &str = "[redacted]";
 
 /// Writes `text` on one line: each run of line breaks (with the blanks around it) becomes one
 /// space, so a multi-line server message still prints as one line.

@@ -43,7 +43,11 @@ pub fn retry_after_from(
             let base = header_str(headers, "date")
                 .and_then(|date| httpdate::parse_http_date(date).ok())
                 .or(now)?;
-            return when.duration_since(base).ok().filter(|d| !d.is_zero());
+            return when
+                .duration_since(base)
+                .ok()
+                .filter(|d| !d.is_zero())
+                .map(|d| d.min(CEILING));
         }
     }
     body_seconds.and_then(positive)

@@ -215,13 +215,19 @@ impl StreamReader {
                 TransportErrorKind::ResetBeforeResponse,
                 "the stream ended before its first event",
             )),
-            (Err(error), false) => Error::transport(
-                TransportError::new(
-                    TransportErrorKind::ResetBeforeResponse,
-                    format!("the stream failed before its first event: {error}"),
+            // A connection that broke before anything reached the caller is a reset before
+            // the response; any other failure (a body over the size limit, a timeout) keeps
+            // its own kind, and its own answer to whether a retry could help.
+            (Err(error), false) if error.kind() == TransportErrorKind::ResetDuringBody => {
+                Error::transport(
+                    TransportError::new(
+                        TransportErrorKind::ResetBeforeResponse,
+                        format!("the stream failed before its first event: {error}"),
+                    )
+                    .with_source(error),
                 )
-                .with_source(error),
-            ),
+            }
+            (Err(error), false) => Error::transport(error),
         }
     }
 }
