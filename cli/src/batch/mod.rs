@@ -37,6 +37,18 @@ use futures_util::StreamExt as _;
 use futures_util::future::Either;
 
 pub(crate) use args::BatchArgs;
+
+/// Parses one input line (`line` is its number) as a job; `Err` is the input error's code
+/// and message. The batch pipeline's own parser, reachable for fuzzing.
+pub(crate) fn parse_line(
+    line: u64,
+    text: &str,
+    media_dir: bool,
+) -> Result<(), (&'static str, String)> {
+    job::parse(line, text, media_dir)
+        .map(drop)
+        .map_err(|error| (error.code, error.message))
+}
 pub(crate) use units::parse_duration;
 
 use crate::failure::Failure;
