@@ -9,4 +9,5 @@ mod interrupt;
 #[cfg(target_os = "linux")]
 mod memory;
 mod mixed;
+mod pacing;
 mod pipes;
