@@ -2,16 +2,24 @@
 //!
 //! The emulator answers like the service; this server answers exactly as a test says, down to
 //! the byte and the pause: a streamed body whose terminating chunk never comes, comments after
-//! `[DONE]`, silence in the middle of a stream, a body that ends before its first event. It is
-//! built on `std::net` alone (a thread per connection), listens on `127.0.0.1` only, and is
-//! bounded in every way: a fixed number of live connections, a request head of at most
-//! [`MAX_HEAD`] bytes, waits that end when the server is dropped, and socket timeouts so no
-//! thread can block for long.
+//! `[DONE]`, silence in the middle of a stream, a body that ends before its first event, or a
+//! body of hundreds of MiB written from one small copy of its pattern ([`Step::Repeat`]), so
+//! that a test measuring its own process's memory does not pay for the body it sends. It is
+//! built on `std::net` alone (a thread per connection), listens on a loopback address only
+//! (`127.0.0.1`, or another such as `127.0.0.2` to play "another host", see
+//! [`Server::start_on`]), and is bounded in every way: a fixed number of live connections, a
+//! request head of at most [`MAX_HEAD`] bytes, waits that end when the server is dropped, and
+//! socket timeouts so no thread can block for long.
 //!
 //! Each request (in the order requests arrive, across all connections) plays the next
 //! [`Script`] of the list it was started with; the last script repeats. A script is a list of
-//! [`Step`]s: write bytes, pause, hold the socket open, close. When a script ends without
-//! closing, the connection waits for the next request (keep-alive).
+//! [`Step`]s: write bytes, write a pattern over and over, pause, hold the socket open, close.
+//! When a script ends without closing, the connection waits for the next request
+//! (keep-alive).
+//!
+//! The server records what it was sent and what it wrote: each request's line and headers
+//! ([`Server::request_heads`]), how many bytes the sockets took ([`Server::written`]), and how
+//! many scripts are still playing ([`Server::playing`]).
 //!
 //! ```
 //! use std::io::{Read as _, Write as _};
@@ -35,8 +43,8 @@
 //! ```
 
 use std::io::{self, Read as _, Write as _};
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::net::{IpAddr, Ipv4Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -64,6 +72,24 @@ const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
 pub enum Step {
     /// Writes these bytes, exactly.
     Write(Vec<u8>),
+    /// Writes `pattern` over and over, `total` bytes in all (the last copy cut short), each
+    /// copy in one write, or as one HTTP chunk when `chunked` (the chunk framing is not
+    /// counted in `total`, and the terminating chunk is not written: add [`LAST_CHUNK`]),
+    /// pausing `pause` between copies. The step holds one copy of the pattern and nothing
+    /// more, so its memory is the pattern's size whatever `total` is; `u64::MAX` repeats until
+    /// the client closes or stops reading (a write blocked past the write timeout; both
+    /// counted in [`Server::aborted_by_client`]) or the server stops. An empty pattern writes
+    /// nothing. What the socket took is counted in [`Server::written`].
+    Repeat {
+        /// The bytes repeated: one write, or one chunk, each.
+        pattern: Vec<u8>,
+        /// How many bytes of pattern to write in all.
+        total: u64,
+        /// Whether each copy is framed as an HTTP chunk.
+        chunked: bool,
+        /// The pause between two copies.
+        pause: Duration,
+    },
     /// Pauses this long without reading or writing.
     Sleep(Duration),
     /// Keeps the connection open this long without writing, reading and discarding whatever
@@ -98,6 +124,42 @@ impl Script {
     #[must_use]
     pub fn chunk(self, bytes: impl AsRef<[u8]>) -> Self {
         self.write(chunk(bytes.as_ref()))
+    }
+
+    /// Adds a step that writes `pattern` over and over, `total` bytes in all, as a plain body
+    /// (see [`Step::Repeat`]).
+    #[must_use]
+    pub fn repeat(self, pattern: impl AsRef<[u8]>, total: u64) -> Self {
+        self.push_repeat(pattern.as_ref(), total, false, Duration::ZERO)
+    }
+
+    /// Adds a step that writes `pattern` over and over, `total` bytes in all, each copy as
+    /// one HTTP chunk (see [`Step::Repeat`]).
+    #[must_use]
+    pub fn repeat_chunks(self, pattern: impl AsRef<[u8]>, total: u64) -> Self {
+        self.push_repeat(pattern.as_ref(), total, true, Duration::ZERO)
+    }
+
+    /// Adds a step that writes `pattern` over and over, `total` bytes in all, each copy as
+    /// one HTTP chunk, with a pause of `pause` between two copies (see [`Step::Repeat`]).
+    #[must_use]
+    pub fn repeat_chunks_every(
+        self,
+        pattern: impl AsRef<[u8]>,
+        total: u64,
+        pause: Duration,
+    ) -> Self {
+        self.push_repeat(pattern.as_ref(), total, true, pause)
+    }
+
+    fn push_repeat(mut self, pattern: &[u8], total: u64, chunked: bool, pause: Duration) -> Self {
+        self.steps.push(Step::Repeat {
+            pattern: pattern.to_vec(),
+            total,
+            chunked,
+            pause,
+        });
+        self
     }
 
     /// Adds a pause of `duration`.
@@ -224,6 +286,42 @@ fn reason(status: u16) -> &'static str {
     }
 }
 
+/// A request as the server read it: its request line and its headers.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RequestHead {
+    /// The request line, `POST /v1/chat/completions HTTP/1.1`.
+    pub line: String,
+    /// The header fields in the order they came: each name as text (not case-folded) and its
+    /// value as raw bytes (a value need not be text), both without surrounding whitespace.
+    pub headers: Vec<(String, Vec<u8>)>,
+}
+
+impl RequestHead {
+    /// The value of the first header field named `name` (compared ignoring ASCII case).
+    pub fn header(&self, name: &str) -> Option<&[u8]> {
+        self.headers
+            .iter()
+            .find(|(field, _)| field.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_slice())
+    }
+
+    /// Reads a request head (the bytes up to and including its blank line).
+    fn parse(head: &[u8]) -> Self {
+        let mut lines = head
+            .split(|&byte| byte == b'\n')
+            .map(|line| line.strip_suffix(b"\r").unwrap_or(line));
+        let line = String::from_utf8_lossy(lines.next().unwrap_or_default()).into_owned();
+        let headers = lines
+            .filter_map(|field| {
+                let colon = field.iter().position(|&byte| byte == b':')?;
+                let name = String::from_utf8_lossy(&field[..colon]).trim().to_owned();
+                Some((name, field[colon + 1..].trim_ascii().to_vec()))
+            })
+            .collect();
+        Self { line, headers }
+    }
+}
+
 /// What the connection threads share with the [`Server`] handle.
 #[derive(Debug)]
 struct Shared {
@@ -232,27 +330,48 @@ struct Shared {
     connections: AtomicUsize,
     live: AtomicUsize,
     requests: AtomicUsize,
+    playing: AtomicUsize,
     aborted: AtomicUsize,
-    request_lines: Mutex<Vec<String>>,
+    written: AtomicU64,
+    heads: Mutex<Vec<RequestHead>>,
 }
 
 impl Shared {
+    fn new(scripts: Vec<Script>) -> Self {
+        Self {
+            scripts,
+            stop: AtomicBool::new(false),
+            connections: AtomicUsize::new(0),
+            live: AtomicUsize::new(0),
+            requests: AtomicUsize::new(0),
+            playing: AtomicUsize::new(0),
+            aborted: AtomicUsize::new(0),
+            written: AtomicU64::new(0),
+            heads: Mutex::new(Vec::new()),
+        }
+    }
+
     fn stopping(&self) -> bool {
         self.stop.load(Ordering::SeqCst)
     }
 
-    /// The script for the request numbered `n` (from 0): the `n`th, or the last.
-    fn script(&self, n: usize) -> Script {
-        self.scripts
-            .get(n)
-            .or_else(|| self.scripts.last())
-            .cloned()
-            .unwrap_or_else(|| Script::new().close())
+    /// The script for the request numbered `n` (from 0): the `n`th, or the last; `None`
+    /// when there are no scripts. (Borrowed, not cloned: a script may hold a large body.)
+    fn script(&self, n: usize) -> Option<&Script> {
+        self.scripts.get(n).or_else(|| self.scripts.last())
+    }
+
+    /// Records `head` as the next request; returns its number (from 0).
+    fn record(&self, head: RequestHead) -> usize {
+        let mut heads = self.heads.lock().unwrap_or_else(PoisonError::into_inner);
+        let n = self.requests.fetch_add(1, Ordering::SeqCst);
+        heads.push(head);
+        n
     }
 }
 
-/// A running scripted server on `127.0.0.1`; dropping it stops it and waits for its threads
-/// (each notices within a few milliseconds).
+/// A running scripted server on a loopback address; dropping it stops it and waits for its
+/// threads (each notices within a few milliseconds).
 #[derive(Debug)]
 pub struct Server {
     addr: SocketAddr,
@@ -261,25 +380,63 @@ pub struct Server {
 }
 
 impl Server {
-    /// Starts a server on an ephemeral loopback port. Request `n` (counted from 0 across all
-    /// connections, in arrival order) plays `scripts[n]`, or the last script once the list is
-    /// used up; with no scripts every connection is closed at its first request.
+    /// Starts a server on an ephemeral port of `127.0.0.1`. Request `n` (counted from 0
+    /// across all connections, in arrival order) plays `scripts[n]`, or the last script once
+    /// the list is used up; with no scripts every connection is closed at its first request.
     ///
     /// # Errors
     /// When the socket cannot be bound or the acceptor thread cannot be started.
     pub fn start(scripts: Vec<Script>) -> io::Result<Self> {
-        let listener = TcpListener::bind(("127.0.0.1", 0))?;
+        Self::start_on(Ipv4Addr::LOCALHOST, scripts)
+    }
+
+    /// Starts a server on an ephemeral port of the loopback address `ip` (`127.0.0.2`, say,
+    /// for a host other than the one at `127.0.0.1`), playing `scripts` as [`Server::start`]
+    /// does.
+    ///
+    /// ```
+    /// use std::io::{Read as _, Write as _};
+    /// use std::net::Ipv4Addr;
+    /// use blossom_tests::loopback::{LAST_CHUNK, Script, Server, response_head};
+    ///
+    /// let mib = 1024 * 1024;
+    /// // 8 MiB of `a`, as 64 KiB chunks, from one 64 KiB copy.
+    /// let script = Script::new()
+    ///     .write(response_head(200, "text/plain", None))
+    ///     .repeat_chunks(vec![b'a'; 64 * 1024], 8 * mib)
+    ///     .write(LAST_CHUNK)
+    ///     .close();
+    /// let server = Server::start_on(Ipv4Addr::new(127, 0, 0, 2), vec![script])?;
+    /// assert!(server.base_url().starts_with("http://127.0.0.2:"));
+    /// let mut socket = std::net::TcpStream::connect(server.addr())?;
+    /// socket.write_all(b"GET /big HTTP/1.1\r\nHost: x\r\nX-Note: \xff\r\n\r\n")?;
+    /// socket.set_read_timeout(Some(std::time::Duration::from_secs(5)))?;
+    /// let mut answer = Vec::new();
+    /// socket.read_to_end(&mut answer)?;
+    /// assert!(answer.ends_with(b"a\r\n0\r\n\r\n"));
+    /// assert_eq!(server.written(), answer.len() as u64);
+    /// let heads = server.request_heads();
+    /// assert_eq!(heads[0].line, "GET /big HTTP/1.1");
+    /// assert_eq!(heads[0].header("x-note"), Some(&b"\xff"[..]));
+    /// assert!(Server::start_on(Ipv4Addr::new(192, 0, 2, 1), vec![]).is_err());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// When `ip` is not a loopback address, the socket cannot be bound, or the acceptor
+    /// thread cannot be started.
+    pub fn start_on(ip: impl Into<IpAddr>, scripts: Vec<Script>) -> io::Result<Self> {
+        let ip = ip.into();
+        if !ip.is_loopback() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("{ip} is not a loopback address"),
+            ));
+        }
+        let listener = TcpListener::bind((ip, 0))?;
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
-        let shared = Arc::new(Shared {
-            scripts,
-            stop: AtomicBool::new(false),
-            connections: AtomicUsize::new(0),
-            live: AtomicUsize::new(0),
-            requests: AtomicUsize::new(0),
-            aborted: AtomicUsize::new(0),
-            request_lines: Mutex::new(Vec::new()),
-        });
+        let shared = Arc::new(Shared::new(scripts));
         let acceptor = std::thread::Builder::new()
             .name("loopback-accept".into())
             .spawn({
@@ -298,7 +455,7 @@ impl Server {
         self.addr
     }
 
-    /// Its base URL, `http://127.0.0.1:PORT`.
+    /// Its base URL, `http://IP:PORT` (`http://127.0.0.1:PORT` unless started elsewhere).
     pub fn base_url(&self) -> String {
         format!("http://{}", self.addr)
     }
@@ -313,16 +470,41 @@ impl Server {
         self.shared.requests.load(Ordering::SeqCst)
     }
 
+    /// How many scripts are playing now: requests read whose script has not ended yet (an
+    /// answer still being written, or a pause or hold still running).
+    pub fn playing(&self) -> usize {
+        self.shared.playing.load(Ordering::SeqCst)
+    }
+
     /// How many connections the client closed (or reset) while a script was still playing
-    /// on them: during a [`Step::Hold`] or a failed [`Step::Write`].
+    /// on them: during a [`Step::Hold`] or a failed [`Step::Write`] or [`Step::Repeat`].
     pub fn aborted_by_client(&self) -> usize {
         self.shared.aborted.load(Ordering::SeqCst)
+    }
+
+    /// How many bytes the sockets took so far, over all scripts: heads, bodies and chunk
+    /// framing, each write counted as far as it went (a write the client cut short counts
+    /// only its part that the socket accepted, not what the script meant to send).
+    pub fn written(&self) -> u64 {
+        self.shared.written.load(Ordering::SeqCst)
     }
 
     /// The request lines (`POST /v1/chat/completions HTTP/1.1`) in arrival order.
     pub fn request_lines(&self) -> Vec<String> {
         self.shared
-            .request_lines
+            .heads
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .map(|head| head.line.clone())
+            .collect()
+    }
+
+    /// The requests' lines and headers, in arrival order (the `n`th played the `n`th
+    /// script).
+    pub fn request_heads(&self) -> Vec<RequestHead> {
+        self.shared
+            .heads
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
@@ -411,16 +593,16 @@ fn serve(mut socket: TcpStream, shared: &Shared) -> io::Result<()> {
     socket.set_write_timeout(Some(WRITE_TIMEOUT))?;
     let mut pending: Vec<u8> = Vec::new();
     loop {
-        let Some(line) = read_request(&mut socket, &mut pending, shared)? else {
+        let Some(head) = read_request(&mut socket, &mut pending, shared)? else {
             return Ok(());
         };
-        let n = shared.requests.fetch_add(1, Ordering::SeqCst);
-        shared
-            .request_lines
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push(line);
-        if !play(&mut socket, &shared.script(n), shared) {
+        let n = shared.record(head);
+        shared.playing.fetch_add(1, Ordering::SeqCst);
+        let open = shared
+            .script(n)
+            .is_some_and(|script| play(&mut socket, script, shared));
+        shared.playing.fetch_sub(1, Ordering::SeqCst);
+        if !open {
             let _closed = socket.shutdown(Shutdown::Both);
             return Ok(());
         }
@@ -435,8 +617,7 @@ fn play(socket: &mut TcpStream, script: &Script, shared: &Shared) -> bool {
         }
         match step {
             Step::Write(bytes) => {
-                if socket
-                    .write_all(bytes)
+                if send(socket, bytes, shared)
                     .and_then(|()| socket.flush())
                     .is_err()
                 {
@@ -444,12 +625,18 @@ fn play(socket: &mut TcpStream, script: &Script, shared: &Shared) -> bool {
                     return false;
                 }
             }
-            Step::Sleep(duration) => {
-                let until = Instant::now() + *duration;
-                while Instant::now() < until && !shared.stopping() {
-                    std::thread::sleep(TICK.min(until.saturating_duration_since(Instant::now())));
+            Step::Repeat {
+                pattern,
+                total,
+                chunked,
+                pause,
+            } => {
+                if repeat(socket, shared, pattern, *total, *chunked, *pause).is_err() {
+                    shared.aborted.fetch_add(1, Ordering::SeqCst);
+                    return false;
                 }
             }
+            Step::Sleep(duration) => pause(*duration, shared),
             Step::Hold(duration) => {
                 let until = Instant::now() + *duration;
                 let mut sink = [0u8; 4096];
@@ -464,6 +651,63 @@ fn play(socket: &mut TcpStream, script: &Script, shared: &Shared) -> bool {
         }
     }
     true
+}
+
+/// Sleeps `duration`, or until the server stops.
+fn pause(duration: Duration, shared: &Shared) {
+    let until = Instant::now() + duration;
+    while Instant::now() < until && !shared.stopping() {
+        std::thread::sleep(TICK.min(until.saturating_duration_since(Instant::now())));
+    }
+}
+
+/// Writes all of `bytes`, counting in [`Server::written`] what the socket took.
+fn send(socket: &mut TcpStream, bytes: &[u8], shared: &Shared) -> io::Result<()> {
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        match socket.write(rest) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => {
+                shared.written.fetch_add(n as u64, Ordering::SeqCst);
+                rest = &rest[n..];
+            }
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+            Err(error) => return Err(error),
+        }
+    }
+    Ok(())
+}
+
+/// Plays a [`Step::Repeat`]: `total` bytes of copies of `pattern`. Ends early, without an
+/// error, when the server stops.
+fn repeat(
+    socket: &mut TcpStream,
+    shared: &Shared,
+    pattern: &[u8],
+    total: u64,
+    chunked: bool,
+    between: Duration,
+) -> io::Result<()> {
+    if pattern.is_empty() {
+        return Ok(());
+    }
+    let mut left = total;
+    while left > 0 && !shared.stopping() {
+        let n = usize::try_from(left).map_or(pattern.len(), |left| left.min(pattern.len()));
+        let copy = &pattern[..n];
+        if chunked {
+            send(socket, format!("{n:x}\r\n").as_bytes(), shared)?;
+            send(socket, copy, shared)?;
+            send(socket, b"\r\n", shared)?;
+        } else {
+            send(socket, copy, shared)?;
+        }
+        left -= n as u64;
+        if left > 0 && !between.is_zero() {
+            pause(between, shared);
+        }
+    }
+    Ok(())
 }
 
 /// Reads once, waiting at most one tick.
@@ -483,14 +727,14 @@ fn listen(socket: &mut TcpStream, buf: &mut [u8]) -> Heard {
     }
 }
 
-/// Reads one request (head, then a `Content-Length` body) and returns its request line;
-/// `None` when the connection closed, stayed idle past [`KEEP_ALIVE`], or the server stops.
-/// Bytes read past the request stay in `pending` for the next one.
+/// Reads one request (head, then a `Content-Length` body) and returns its head; `None` when
+/// the connection closed, stayed idle past [`KEEP_ALIVE`], or the server stops. Bytes read
+/// past the request stay in `pending` for the next one.
 fn read_request(
     socket: &mut TcpStream,
     pending: &mut Vec<u8>,
     shared: &Shared,
-) -> io::Result<Option<String>> {
+) -> io::Result<Option<RequestHead>> {
     let idle_until = Instant::now() + KEEP_ALIVE;
     let head_end = loop {
         if let Some(at) = find(pending, b"\r\n\r\n") {
@@ -500,15 +744,11 @@ fn read_request(
             return Ok(None);
         }
     };
-    let head = String::from_utf8_lossy(&pending[..head_end]).into_owned();
-    let line = head.lines().next().unwrap_or_default().to_owned();
+    let head = RequestHead::parse(&pending[..head_end]);
     let mut length = 0usize;
     let mut expect_continue = false;
-    for header in head.lines().skip(1) {
-        let Some((name, value)) = header.split_once(':') else {
-            continue;
-        };
-        let (name, value) = (name.trim(), value.trim());
+    for (name, value) in &head.headers {
+        let value = String::from_utf8_lossy(value);
         if name.eq_ignore_ascii_case("content-length") {
             length = value.parse().unwrap_or(0);
         } else if name.eq_ignore_ascii_case("expect") && value.eq_ignore_ascii_case("100-continue")
@@ -529,7 +769,7 @@ fn read_request(
         }
     }
     pending.drain(..head_end + length);
-    Ok(Some(line))
+    Ok(Some(head))
 }
 
 /// Reads more bytes into `pending`; false when the connection closed, `until` passed, or
@@ -571,16 +811,72 @@ mod tests {
 
     #[test]
     fn scripts_repeat_the_last() {
-        let shared = Shared {
-            scripts: vec![Script::new().close(), Script::sse(&["x"])],
-            stop: AtomicBool::new(false),
-            connections: AtomicUsize::new(0),
-            live: AtomicUsize::new(0),
-            requests: AtomicUsize::new(0),
-            aborted: AtomicUsize::new(0),
-            request_lines: Mutex::new(Vec::new()),
-        };
-        assert_eq!(shared.script(0), Script::new().close());
-        assert_eq!(shared.script(5), Script::sse(&["x"]));
+        let shared = Shared::new(vec![Script::new().close(), Script::sse(&["x"])]);
+        assert_eq!(shared.script(0), Some(&Script::new().close()));
+        assert_eq!(shared.script(5), Some(&Script::sse(&["x"])));
+        assert_eq!(Shared::new(Vec::new()).script(0), None);
+    }
+
+    #[test]
+    fn heads_keep_their_fields_and_raw_values() {
+        let head = RequestHead::parse(
+            b"POST /v1/x HTTP/1.1\r\nHost: h\r\nAuthorization:  Bearer \xff \r\nbare\nX-A:b\r\n\r\n",
+        );
+        assert_eq!(head.line, "POST /v1/x HTTP/1.1");
+        assert_eq!(head.header("host"), Some(&b"h"[..]));
+        assert_eq!(head.header("AUTHORIZATION"), Some(&b"Bearer \xff"[..]));
+        assert_eq!(head.header("x-a"), Some(&b"b"[..]));
+        assert_eq!(head.headers.len(), 3);
+        assert_eq!(head.header("bare"), None);
+    }
+
+    /// Plays `script` for one `GET` on a fresh server; returns what the client read and what
+    /// the server counted as written.
+    fn exchange(script: Script) -> io::Result<(Vec<u8>, u64, Vec<RequestHead>)> {
+        let server = Server::start(vec![script])?;
+        let mut socket = TcpStream::connect(server.addr())?;
+        socket.set_read_timeout(Some(Duration::from_secs(5)))?;
+        socket.write_all(b"GET /r HTTP/1.1\r\nX-Test: 1\r\n\r\n")?;
+        let mut answer = Vec::new();
+        socket.read_to_end(&mut answer)?;
+        server.wait_until(Duration::from_secs(5), |s| s.playing() == 0);
+        Ok((answer, server.written(), server.request_heads()))
+    }
+
+    #[test]
+    fn a_repeated_pattern_is_cut_at_its_total_and_counted() -> io::Result<()> {
+        let (plain, written, heads) =
+            exchange(Script::new().write("h:").repeat("abc", 10).close())?;
+        assert_eq!(plain, b"h:abcabcabca");
+        assert_eq!(written, 12);
+        assert_eq!(heads.len(), 1);
+        assert_eq!(heads[0].header("x-test"), Some(&b"1"[..]));
+        let chunked = Script::new()
+            .repeat_chunks("abcd", 10)
+            .write(LAST_CHUNK)
+            .close();
+        let (framed, written, _) = exchange(chunked)?;
+        assert_eq!(framed, b"4\r\nabcd\r\n4\r\nabcd\r\n2\r\nab\r\n0\r\n\r\n");
+        assert_eq!(written, framed.len() as u64);
+        let paced = Script::new()
+            .repeat_chunks_every("x", 3, Duration::from_millis(30))
+            .close();
+        let started = Instant::now();
+        let (framed, _, _) = exchange(paced)?;
+        assert_eq!(framed, b"1\r\nx\r\n1\r\nx\r\n1\r\nx\r\n");
+        assert!(started.elapsed() >= Duration::from_millis(60));
+        let (nothing, written, _) = exchange(Script::new().repeat("", 10).close())?;
+        assert!(nothing.is_empty());
+        assert_eq!(written, 0);
+        Ok(())
+    }
+
+    #[test]
+    fn only_loopback_addresses_are_bound() {
+        let refused = Server::start_on(Ipv4Addr::UNSPECIFIED, Vec::new());
+        assert_eq!(
+            refused.map(|server| server.addr()).map_err(|e| e.kind()),
+            Err(io::ErrorKind::InvalidInput)
+        );
     }
 }

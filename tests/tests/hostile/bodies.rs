@@ -6,21 +6,21 @@
 //! figures; every one must end in a typed error, within a bounded time, with the process's
 //! peak RSS growing by far less than the hostile size.
 
-use std::io;
 use std::time::Duration;
 
 use blossom_client::AnyResponse;
 use blossom_core::api::{ChatRequest, ImageRequest, TextRequest};
 use blossom_core::engine::CallOptions;
 use blossom_core::{Error, ErrorKind, TransportErrorKind};
-use blossom_tests::loopback::{Script, Server, content_event};
+use blossom_tests::loopback::{LAST_CHUNK, Script, Server, content_event, response_head};
 
 use crate::clients::{ALL, Adapter, Client, Setup, quick_retries};
-use crate::firehose::{Firehose, Head, Out, head, repeat};
 use crate::memory::{Case, Measured, isolated, measure};
 use crate::{KEY, gzip};
 
 const MIB: u64 = 1024 * 1024;
+/// The piece the large bodies are written from: one write, or one chunk, each.
+const PIECE: usize = 64 * 1024;
 /// The size of the hostile bodies.
 const HOSTILE: u64 = 200 * MIB;
 /// `max_body_bytes` in these cases.
@@ -81,27 +81,26 @@ fn a_gzip_bomb_fails_at_the_limit() {
 
 // --- The cases ----------------------------------------------------------------------------
 
-/// A firehose that answers `GET /text/warmup` with `ok` and everything else with `hostile`.
-fn hostile_server(
-    hostile: impl Fn(&Head, &mut Out<'_>) -> io::Result<()> + Send + Sync + 'static,
-) -> Firehose {
-    Firehose::start(move |request, out| {
-        if request.line.starts_with("GET /text/warmup") {
-            out.send(&head("text/plain; charset=utf-8", Some(2), &[]))?;
-            return out.send(b"ok");
-        }
-        hostile(request, out)
-    })
+/// A server that answers its first request (the warm-up, `GET /text/warmup`) with `ok` and
+/// every later one with `hostile`, closing the connection after each answer.
+fn hostile_server(hostile: Script) -> Server {
+    let warmup = Script::ok("text/plain; charset=utf-8", "ok").close();
+    Server::start(vec![warmup, hostile.close()]).unwrap()
 }
 
 /// A client of `adapter` for `server`, with quick retries, warmed up by one small call.
-fn warm_client(adapter: Adapter, server: &Firehose, setup: Setup) -> Client {
+fn warm_client(adapter: Adapter, server: &Server, setup: Setup) -> Client {
     let client = Client::new(adapter, &server.base_url(), &setup.retry(quick_retries(2)));
     let warm = client.call(TextRequest::new("warmup"), CallOptions::default());
     assert_eq!(
         warm.unwrap().text(),
         Some("ok"),
         "the warm-up call failed on {adapter:?}"
+    );
+    assert_eq!(
+        server.request_lines().first().map(String::as_str),
+        Some("GET /text/warmup HTTP/1.1"),
+        "the warm-up was not the first request"
     );
     client
 }
@@ -135,10 +134,10 @@ fn assert_bounded(measured: &Measured, limit: Duration) {
 }
 
 /// Drops the client, waits for the server to stop writing, and describes what it wrote.
-fn server_wrote(client: Client, server: &Firehose) -> u64 {
+fn server_wrote(client: Client, server: &Server) -> u64 {
     drop(client);
     assert!(
-        server.wait_idle(Duration::from_secs(20)),
+        server.wait_until(Duration::from_secs(20), |s| s.playing() == 0),
         "the server still writes 20 s after the client was dropped"
     );
     let written = server.written();
@@ -151,10 +150,13 @@ fn server_wrote(client: Client, server: &Firehose) -> u64 {
 
 /// A whole body of `HOSTILE` bytes, chunked or with its `Content-Length`.
 fn whole_body(adapter: Adapter, chunked: bool) -> (Measured, String) {
-    let server = hostile_server(move |_, out| {
-        let length = (!chunked).then_some(HOSTILE);
-        out.send(&head("text/plain; charset=utf-8", length, &[]))?;
-        repeat(out, b'a', HOSTILE, chunked)
+    let length = (!chunked).then(|| usize::try_from(HOSTILE).unwrap());
+    let head = Script::new().write(response_head(200, "text/plain; charset=utf-8", length));
+    let server = hostile_server(if chunked {
+        head.repeat_chunks(vec![b'a'; PIECE], HOSTILE)
+            .write(LAST_CHUNK)
+    } else {
+        head.repeat(vec![b'a'; PIECE], HOSTILE)
     });
     let client = warm_client(adapter, &server, Setup::new(KEY).max_body_bytes(LIMIT));
     let (result, measured) = measure(|| client.call(TextRequest::new("hostile"), options()));
@@ -166,7 +168,7 @@ fn whole_body(adapter: Adapter, chunked: bool) -> (Measured, String) {
         "{error:?}"
     );
     assert!(!error.is_retryable(), "{error:?}");
-    let requests = server.heads().len() - 1;
+    let requests = server.requests() - 1;
     assert_eq!(requests, 1, "an oversized body is not retried");
     assert_bounded(&measured, Duration::from_secs(10));
     let written = server_wrote(client, &server);
@@ -187,7 +189,16 @@ fn length_body(adapter: Adapter) -> (Measured, String) {
 }
 
 fn sse_head() -> Vec<u8> {
-    head("text/event-stream; charset=utf-8", None, &[])
+    response_head(200, "text/event-stream; charset=utf-8", None)
+}
+
+/// An event stream whose first event's `data:` line goes on for `total` bytes of `a`.
+fn endless_line_script(total: u64) -> Script {
+    Script::new()
+        .write(sse_head())
+        .chunk(br#"data: {"choices":[{"index":0,"delta":{"content":""#)
+        .repeat_chunks(vec![b'a'; PIECE], total)
+        .write(LAST_CHUNK)
 }
 
 fn chat() -> ChatRequest {
@@ -197,11 +208,7 @@ fn chat() -> ChatRequest {
 /// A stream whose first event's `data:` line never ends, with `max_body_bytes` = `limit`
 /// (`None`: the default, 64 MiB; the SSE decoder's 1 MiB event limit is then the bound).
 fn endless_line(adapter: Adapter, limit: Option<usize>) -> (Measured, String) {
-    let server = hostile_server(|_, out| {
-        out.send(&sse_head())?;
-        out.chunk(br#"data: {"choices":[{"index":0,"delta":{"content":""#)?;
-        repeat(out, b'a', HOSTILE, true)
-    });
+    let server = hostile_server(endless_line_script(HOSTILE));
     let mut setup = Setup::new(KEY);
     if let Some(limit) = limit {
         setup = setup.max_body_bytes(limit);
@@ -219,7 +226,7 @@ fn endless_line(adapter: Adapter, limit: Option<usize>) -> (Measured, String) {
         ),
         "{error:?}"
     );
-    let requests = server.heads().len() - 1;
+    let requests = server.requests() - 1;
     // Retries (at most 2) may each read up to the limit: still bounded.
     assert!((1..=3).contains(&requests), "{requests} requests");
     assert_bounded(&measured, Duration::from_secs(15));
@@ -254,16 +261,15 @@ fn event_batch() -> Vec<u8> {
 /// Valid events as fast as the socket takes them, never `[DONE]`: past `max_body_bytes`
 /// the stream must fail.
 fn sse_fast_valid_events(adapter: Adapter) -> (Measured, String) {
-    let server = hostile_server(|_, out| {
-        out.send(&sse_head())?;
-        let batch = event_batch();
-        let mut sent = 0u64;
-        while sent < HOSTILE {
-            out.chunk(&batch)?;
-            sent += batch.len() as u64;
-        }
-        out.send(b"0\r\n\r\n")
-    });
+    // Whole batches, the last one reaching or passing `HOSTILE` bytes.
+    let batch = event_batch();
+    let total = HOSTILE.div_ceil(batch.len() as u64) * batch.len() as u64;
+    let server = hostile_server(
+        Script::new()
+            .write(sse_head())
+            .repeat_chunks(batch, total)
+            .write(LAST_CHUNK),
+    );
     let client = warm_client(adapter, &server, Setup::new(KEY).max_body_bytes(LIMIT));
     let (outcome, measured) = measure(|| client.stream(chat(), options()));
     let error = outcome
@@ -279,7 +285,7 @@ fn sse_fast_valid_events(adapter: Adapter) -> (Measured, String) {
         matches!(error.kind(), ErrorKind::Transport | ErrorKind::Stream),
         "{error:?}"
     );
-    let requests = server.heads().len() - 1;
+    let requests = server.requests() - 1;
     assert_eq!(requests, 1, "a stream that started is never retried");
     assert_bounded(&measured, Duration::from_secs(10));
     let written = server_wrote(client, &server);
@@ -294,14 +300,11 @@ fn sse_fast_valid_events(adapter: Adapter) -> (Measured, String) {
 
 /// One valid event every 10 ms, forever: only the call's timeout (2 s here) ends it.
 fn sse_valid_events_forever(adapter: Adapter) -> (Measured, String) {
-    let server = hostile_server(|_, out| {
-        out.send(&sse_head())?;
-        let event = content_event("tick ");
-        loop {
-            out.chunk(&event)?;
-            out.pause(Duration::from_millis(10));
-        }
-    });
+    let server = hostile_server(Script::new().write(sse_head()).repeat_chunks_every(
+        content_event("tick "),
+        u64::MAX,
+        Duration::from_millis(10),
+    ));
     let client = warm_client(adapter, &server, Setup::new(KEY).max_body_bytes(LIMIT));
     let timeout = Duration::from_secs(2);
     let (outcome, measured) =
@@ -315,7 +318,7 @@ fn sse_valid_events_forever(adapter: Adapter) -> (Measured, String) {
         measured.took
     );
     assert_bounded(&measured, timeout + Duration::from_secs(3));
-    let requests = server.heads().len() - 1;
+    let requests = server.requests() - 1;
     assert_eq!(requests, 1);
     let written = server_wrote(client, &server);
     let outcome = format!(
@@ -330,29 +333,15 @@ fn sse_valid_events_forever(adapter: Adapter) -> (Measured, String) {
 /// 1 GiB of zeros as about 1 MiB of gzip, with a 4 MiB limit: only the inflated size passes
 /// the limit.
 fn gzip_bomb(adapter: Adapter) -> (Measured, String) {
-    let bomb = std::sync::Arc::new(gzip::zeros(1 << 30));
+    let bomb = gzip::zeros(1 << 30);
     let compressed = bomb.len();
     let limit = 4 * 1024 * 1024;
     assert!(compressed < limit);
-    let server = hostile_server({
-        let bomb = std::sync::Arc::clone(&bomb);
-        move |_, out| {
-            let extra = ["Content-Encoding: gzip"];
-            out.send(&head(
-                "text/plain; charset=utf-8",
-                Some(bomb.len() as u64),
-                &extra,
-            ))?;
-            for piece in bomb.chunks(64 * 1024) {
-                out.send(piece)?;
-            }
-            Ok(())
-        }
-    });
+    let server = hostile_server(Script::new().write(gzip_head(compressed)).write(bomb));
     let client = warm_client(adapter, &server, Setup::new(KEY).max_body_bytes(limit));
     let (result, measured) = measure(|| client.call(TextRequest::new("hostile"), options()));
     let error = result.expect_err("a gzip bomb was accepted");
-    let accept_encoding = server.heads().last().and_then(|h| {
+    let accept_encoding = server.request_heads().last().and_then(|h| {
         h.header("accept-encoding")
             .map(|v| String::from_utf8_lossy(v).into_owned())
     });
@@ -362,17 +351,26 @@ fn gzip_bomb(adapter: Adapter) -> (Measured, String) {
         Some(TransportErrorKind::BodyTooLarge),
         "{error:?}"
     );
-    let requests = server.heads().len() - 1;
+    let requests = server.requests() - 1;
     assert_eq!(requests, 1);
     assert_bounded(&measured, Duration::from_secs(10));
     drop(client);
-    server.wait_idle(Duration::from_secs(20));
+    server.wait_until(Duration::from_secs(20), |s| s.playing() == 0);
     let outcome = format!(
         "{} requests={requests} compressed={compressed}B inflated=1GiB limit={limit}B \
          accept_encoding={accept_encoding:?}",
         kinds(&error)
     );
     (measured, outcome)
+}
+
+/// The head of a `200 OK` gzip-encoded text body of `length` bytes.
+fn gzip_head(length: usize) -> Vec<u8> {
+    let mut head = response_head(200, "text/plain; charset=utf-8", Some(length));
+    // The extra field goes before the blank line that ends the head.
+    head.truncate(head.len() - 2);
+    head.extend_from_slice(b"Content-Encoding: gzip\r\n\r\n");
+    head
 }
 
 // --- Small cases, in the test process ----------------------------------------------------
@@ -383,20 +381,15 @@ fn gzip_bomb(adapter: Adapter) -> (Measured, String) {
 #[test]
 fn a_small_gzip_member_of_the_same_construction_inflates() {
     let size = 3 * 1024 * 1024 + 7;
-    let member = std::sync::Arc::new(gzip::zeros(size));
+    let member = gzip::zeros(size);
     for adapter in ALL {
-        let server = Firehose::start({
-            let member = std::sync::Arc::clone(&member);
-            move |_, out| {
-                let extra = ["Content-Encoding: gzip"];
-                out.send(&head(
-                    "text/plain; charset=utf-8",
-                    Some(member.len() as u64),
-                    &extra,
-                ))?;
-                out.send(&member)
-            }
-        });
+        let server = Server::start(vec![
+            Script::new()
+                .write(gzip_head(member.len()))
+                .write(&member)
+                .close(),
+        ])
+        .unwrap();
         let client = Client::new(
             adapter,
             &server.base_url(),
@@ -457,11 +450,7 @@ fn a_body_that_is_not_an_image_is_a_decode_error() {
 fn a_stream_too_large_before_its_first_event_is_body_too_large_and_not_retried() {
     let limit = 64 * 1024;
     for adapter in ALL {
-        let server = Firehose::start(|_, out| {
-            out.send(&sse_head())?;
-            out.chunk(br#"data: {"choices":[{"index":0,"delta":{"content":""#)?;
-            repeat(out, b'a', 4 * MIB, true)
-        });
+        let server = Server::start(vec![endless_line_script(4 * MIB).close()]).unwrap();
         let client = Client::new(
             adapter,
             &server.base_url(),
@@ -473,7 +462,7 @@ fn a_stream_too_large_before_its_first_event_is_body_too_large_and_not_retried()
             .stream(chat(), options())
             .error
             .expect("an oversized stream succeeded");
-        let requests = server.heads().len();
+        let requests = server.requests();
         eprintln!(
             "{}: {} retryable={} requests={requests}: {error}",
             adapter.name(),

@@ -19,7 +19,6 @@
 
 mod bodies;
 mod clients;
-mod firehose;
 mod gzip;
 mod headers;
 mod memory;

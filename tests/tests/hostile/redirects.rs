@@ -13,7 +13,6 @@ use blossom_tests::loopback::{Script, Server};
 
 use crate::KEY;
 use crate::clients::{ALL, Client, Setup, quick_retries};
-use crate::firehose::{Firehose, head};
 
 /// A redirect answer with `status` to `location`.
 fn redirect(status: u16, location: &str) -> Script {
@@ -87,10 +86,11 @@ fn a_redirect_loop_is_an_api_error_and_one_request() {
 #[test]
 fn a_redirect_to_another_host_never_reaches_it() {
     // "Another host": a second loopback address with a recorder that would answer 200.
-    let other = Firehose::start_on(Ipv4Addr::new(127, 0, 0, 2), |_, out| {
-        out.send(&head("text/plain; charset=utf-8", Some(6), &[]))?;
-        out.send(b"stolen")
-    });
+    let other = Server::start_on(
+        Ipv4Addr::new(127, 0, 0, 2),
+        vec![Script::ok("text/plain; charset=utf-8", "stolen").close()],
+    )
+    .unwrap();
     for (method, request, path) in requests() {
         for status in [301, 302, 303, 307, 308] {
             for adapter in ALL {
@@ -109,7 +109,7 @@ fn a_redirect_to_another_host_never_reaches_it() {
                 assert_eq!(server.requests(), 1, "{method} {status} on {adapter:?}");
                 // Give a late follower every chance to show up.
                 std::thread::sleep(Duration::from_millis(50));
-                let heads = other.heads();
+                let heads = other.request_heads();
                 let with_key = heads
                     .iter()
                     .filter(|h| h.header("authorization").is_some())
@@ -127,6 +127,6 @@ fn a_redirect_to_another_host_never_reaches_it() {
     eprintln!(
         "the other host ({}) received {} requests",
         other.addr(),
-        other.heads().len()
+        other.request_heads().len()
     );
 }
