@@ -19,7 +19,12 @@ use blossom_core::ClientConfig;
 use blossom_core::api::{ChatRequest, ImageRequest, TextRequest};
 use blossom_core::codec::{Encoder, Expect, decode};
 use blossom_core::engine::{CallOptions, Engine, EngineConfig, RawResponse, Step};
-use blossom_core::sse::ChatStreamDecoder;
+use blossom_core::policy::breaker::Outcome;
+use blossom_core::policy::{Breaker, BreakerConfig, Limiter, RateLimit, RetryPolicy};
+use blossom_core::sse::{
+    ChatAccumulator, ChatStreamDecoder, ReadStep, SseDecoder, StreamLimits, StreamReader,
+};
+use blossom_core::{Error, TransportError, TransportErrorKind};
 use bytes::Bytes;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use http::{HeaderMap, StatusCode};
@@ -95,6 +100,102 @@ fn sse(c: &mut Criterion) {
         });
     });
     group.finish();
+
+    // A typical chunk of a streamed answer: about 250 bytes on the wire.
+    let chunk = b"data: {\"id\":\"pllns_7f3c2a\",\"object\":\"chat.completion.chunk\",\"created\":1767225600,\"model\":\"openai\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\" the quick brown fox\"},\"finish_reason\":null}]}\n\n";
+    let mut group = c.benchmark_group("sse per chunk");
+    group.throughput(Throughput::Bytes(chunk.len() as u64));
+    group.bench_function(
+        format!("typed decode of one {}-byte chunk", chunk.len()),
+        |b| {
+            let mut decoder = ChatStreamDecoder::new();
+            b.iter(|| {
+                decoder.push(black_box(chunk));
+                black_box(decoder.next_chunk().unwrap().unwrap());
+            });
+        },
+    );
+    group.bench_function("stream reader: push and poll one chunk", |b| {
+        let now = Instant::now();
+        let mut reader = StreamReader::new(StreamLimits::default(), None, now);
+        b.iter(|| {
+            reader.push(black_box(chunk), now);
+            let ReadStep::Chunk(chunk) = reader.poll(now) else {
+                panic!()
+            };
+            black_box(chunk);
+        });
+    });
+    group.finish();
+
+    let mut framing = Vec::new();
+    while framing.len() < 1 << 20 {
+        framing.extend_from_slice(chunk);
+    }
+    let mut group = c.benchmark_group("sse framing");
+    group.throughput(Throughput::Bytes(framing.len() as u64));
+    group.bench_function("SSE events only (no JSON), 1 MiB in 16 KiB reads", |b| {
+        b.iter(|| {
+            let mut decoder = SseDecoder::new();
+            let mut events = 0usize;
+            for piece in framing.chunks(16 * 1024) {
+                decoder.push(piece);
+                while let Some(event) = decoder.next_event() {
+                    black_box(event.unwrap());
+                    events += 1;
+                }
+            }
+            black_box(events);
+        });
+    });
+    group.finish();
+
+    let mut decoder = ChatStreamDecoder::new();
+    decoder.push(&bytes);
+    let mut chunks = Vec::new();
+    while let Some(chunk) = decoder.next_chunk() {
+        chunks.push(chunk.unwrap());
+    }
+    c.bench_function("accumulate 200 chunks into one message", |b| {
+        b.iter(|| {
+            let mut all = ChatAccumulator::new();
+            for chunk in &chunks {
+                all.push(black_box(chunk));
+            }
+            black_box(all.finish());
+        });
+    });
+}
+
+fn policies(c: &mut Criterion) {
+    let mut now = Instant::now();
+    let mut limiter = Limiter::new(RateLimit::per_second(1_000_000.0, 100));
+    c.bench_function("limiter: check, take, release", |b| {
+        b.iter(|| {
+            now += Duration::from_micros(2);
+            limiter.check(black_box(now)).unwrap();
+            limiter.take(now);
+            limiter.release(now, None);
+        });
+    });
+    let mut breaker = Breaker::new(BreakerConfig::default());
+    c.bench_function("breaker: pass and record", |b| {
+        b.iter(|| {
+            now += Duration::from_micros(2);
+            let pass = breaker.try_pass(black_box(now)).unwrap();
+            breaker.record(pass, Outcome::Success, Duration::from_millis(5), now);
+        });
+    });
+    let policy = RetryPolicy::default();
+    let error = Error::transport(TransportError::new(
+        TransportErrorKind::ResetBeforeResponse,
+        "reset",
+    ));
+    c.bench_function("retry: decide after a reset", |b| {
+        b.iter(|| {
+            black_box(policy.decide(black_box(&error), 1, true, Duration::ZERO, 0.5, now, None))
+        });
+    });
 }
 
 fn engine(c: &mut Criterion) {
@@ -156,6 +257,6 @@ fn engine(c: &mut Criterion) {
 criterion_group! {
     name = benches;
     config = Criterion::default().measurement_time(Duration::from_secs(2)).warm_up_time(Duration::from_millis(500));
-    targets = codec, sse, engine
+    targets = codec, sse, policies, engine
 }
 criterion_main!(benches);

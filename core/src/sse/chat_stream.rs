@@ -90,6 +90,20 @@ impl ChatStreamDecoder {
             self.done = true;
             return None;
         }
+        // The common case, parsed once and straight into the chunk type: an object that cannot
+        // carry an `error` key (the text `"error"` appears nowhere in it) in an event not
+        // named `error`. Everything else takes the general path below.
+        if data.starts_with('{')
+            && event.event.is_none()
+            && !data.contains("\"error\"")
+            && let Ok(chunk) = serde_json::from_str::<ChatChunk>(data)
+        {
+            let heartbeat = chunk.choices.is_empty()
+                && chunk.usage.is_none()
+                && !data.contains("\"choices\"")
+                && !data.contains("\"usage\"");
+            return (!heartbeat).then_some(Ok(chunk));
+        }
         let value: Value = match serde_json::from_str(data) {
             Ok(value) => value,
             Err(_) if event.event.as_deref() == Some("error") => {

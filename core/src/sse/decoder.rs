@@ -137,7 +137,7 @@ impl EventState {
         if line.first() == Some(&b':') {
             return None;
         }
-        let (name, value) = match line.iter().position(|&b| b == b':') {
+        let (name, value) = match memchr::memchr(b':', line) {
             Some(colon) => {
                 let (name, rest) = line.split_at(colon);
                 let value = rest.get(1..).unwrap_or_default();
@@ -391,7 +391,7 @@ impl SseDecoder {
                 }
             }
             let unscanned = self.buf.get(self.scan..).unwrap_or_default();
-            if let Some(offset) = unscanned.iter().position(|&b| b == b'\n' || b == b'\r') {
+            if let Some(offset) = memchr::memchr2(b'\n', b'\r', unscanned) {
                 let end = self.scan + offset;
                 let start = self.pos;
                 self.skip_lf = self.buf.get(end) == Some(&b'\r');
