@@ -32,6 +32,9 @@ impl Runner {
         let started = Instant::now();
         let deadline = self.timeout.and_then(|t| started.checked_add(t));
         let mut waits = 0;
+        // Attempts of the calls that ended on an open breaker before this one: they reached
+        // the server too, and the record counts every attempt of the line.
+        let mut earlier = 0;
         let result = loop {
             let mut options = CallOptions::default().priority(job.priority);
             if let Some(deadline) = deadline {
@@ -52,15 +55,20 @@ impl Runner {
                         break Err(error);
                     }
                     waits += 1;
+                    earlier += error.attempts();
                     tokio::time::sleep(pause).await;
                 }
                 other => break other,
             }
         };
-        let outcome = match result {
+        let mut outcome = match result {
             Ok(answer) => self.success(&job, answer, started).await,
             Err(error) => failed(ErrorInfo::from_sdk(&error), error.attempts(), started),
         };
+        match &mut outcome {
+            Outcome::Ok(success) => success.attempts += earlier,
+            Outcome::Failed(failure) => failure.attempts += earlier,
+        }
         Record {
             id: job.id,
             line: job.line,

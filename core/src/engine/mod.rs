@@ -534,8 +534,10 @@ impl Engine {
             State::InFlight(permit, out) => State::Opening(permit, out, meta),
             other => other,
         });
-        let reader = StreamReader::new(self.config.stream, call.deadline, now);
-        Some(reader.redacting(self.config.redact.clone()))
+        let reader = StreamReader::new(self.config.stream, call.deadline, now)
+            .attempt(call.attempts)
+            .redacting(self.config.redact.clone());
+        Some(reader)
     }
 
     /// Reports that a stream's first chunk (or `[DONE]`) arrived: the attempt succeeded.

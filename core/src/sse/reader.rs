@@ -91,6 +91,8 @@ pub struct StreamReader {
     verdict: Option<Result<(), Error>>,
     /// Scrubbed from every error: a server may echo the key in an error event.
     secret: Option<ApiKey>,
+    /// The call's attempts so far, recorded on every error the stream ends with.
+    attempts: u32,
 }
 
 impl StreamReader {
@@ -105,7 +107,15 @@ impl StreamReader {
             body_end: None,
             verdict: None,
             secret: None,
+            attempts: 0,
         }
+    }
+
+    /// Records `attempts`, the call's attempts including this one, on the stream's errors.
+    #[must_use]
+    pub fn attempt(mut self, attempts: u32) -> Self {
+        self.attempts = attempts;
+        self
     }
 
     /// Scrubs `secret` from every error the stream reports.
@@ -193,10 +203,14 @@ impl StreamReader {
     }
 
     fn end(&mut self, verdict: Result<(), Error>) -> ReadStep {
-        let verdict = match &self.secret {
-            Some(secret) => verdict.map_err(|error| error.redacted(secret.expose())),
-            None => verdict,
-        };
+        let attempts = self.attempts;
+        let verdict = verdict.map_err(|error| {
+            let error = error.with_attempts(attempts);
+            match &self.secret {
+                Some(secret) => error.redacted(secret.expose()),
+                None => error,
+            }
+        });
         self.verdict = Some(verdict.clone());
         ReadStep::End(verdict)
     }
@@ -455,5 +469,15 @@ mod tests {
         assert!(matches!(reader.poll(t0), ReadStep::Chunk(_)));
         let error = error_of(reader.poll(t0));
         assert_eq!(error.kind(), ErrorKind::Stream);
+    }
+
+    #[test]
+    fn a_stream_error_records_the_calls_attempts() {
+        let t0 = origin();
+        let mut reader = StreamReader::new(limits(), None, t0).attempt(3);
+        reader.push(CHUNK, t0);
+        reader.on_body_end(Ok(()));
+        assert!(matches!(reader.poll(t0), ReadStep::Chunk(_)));
+        assert_eq!(error_of(reader.poll(t0)).attempts(), 3);
     }
 }
