@@ -1,9 +1,10 @@
 //! Connection pooling: many calls, a few connections, reused.
 //!
 //! PATTERNS row 11. The SDK feature: each client owns one connection pool (keep-alive,
-//! HTTP/2 where the server offers it over TLS), sized with `.max_connections(n)`, which
-//! also caps the calls in flight unless `.max_concurrent(..)` says otherwise. Build one
-//! client and share it; a client per call pays a new connection every time.
+//! HTTP/2 where the server offers it over TLS); `.max_connections(n)` is how many idle
+//! connections it keeps for reuse and `.max_concurrent(n)` how many calls run at once (and so
+//! how many connections can be busy). Build one client and share it; a client per call pays
+//! a new connection every time.
 //!
 //! Run it with `cargo run -p blossom-tokio --example 11_connection_pooling`.
 
@@ -19,6 +20,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .base_url(emulator.base_url())
         .api_key(DEMO_SECRET_KEY)
         .max_connections(4)
+        .max_concurrent(4)
         .build()?;
 
     for round in 1..=2 {

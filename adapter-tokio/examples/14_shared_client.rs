@@ -18,7 +18,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let client = Client::builder()
         .base_url(emulator.base_url())
         .api_key(DEMO_SECRET_KEY)
-        .max_connections(4) // one pool of 4 connections and 4 permits, for all the clones
+        .max_connections(4) // one pool of 4 connections…
+        .max_concurrent(4) // …and 4 permits, for all the clones
         .build()?;
 
     let mut tasks = tokio::task::JoinSet::new();

@@ -186,7 +186,8 @@ macro_rules! settings_setters {
             self
         }
 
-        /// Sets the connection pool size (and, unless set otherwise, the concurrency limit).
+        /// Sets how many idle connections the pool keeps for reuse (default 64). The calls
+        /// running at once are limited separately, by [`max_concurrent`](Self::max_concurrent).
         pub fn max_connections(mut self, max: usize) -> Self {
             self.settings.map(|mut config| {
                 config.max_connections = max;
@@ -241,7 +242,8 @@ macro_rules! settings_setters {
             self
         }
 
-        /// Sets how many calls may run at once, client-wide (default: the pool size).
+        /// Sets how many calls may run at once, client-wide (default 256); more wait in a queue
+        /// by priority. Separate from the pool size ([`max_connections`](Self::max_connections)).
         pub fn max_concurrent(mut self, max: usize) -> Self {
             self.settings
                 .policy(move |engine| engine.scheduler.max_concurrent = max);

@@ -149,7 +149,8 @@ pub struct ClientConfig {
     /// once it passes this); the whole stream, like every body, is bounded by
     /// `max_body_bytes`.
     pub stream_max_event_bytes: usize,
-    /// The most connections the pool keeps open at once.
+    /// How many idle connections the pool keeps for reuse (default 64). It does not limit
+    /// the calls running at once: that is the client's `max_concurrent` (default 256).
     pub max_connections: usize,
     /// The largest response body accepted; larger answers fail while reading.
     pub max_body_bytes: usize,

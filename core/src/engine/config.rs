@@ -105,10 +105,7 @@ impl EngineConfig {
             breaker: Some(BreakerConfig::default()),
             limits: LimiterConfig::for_tier(config.api_key.as_ref().map(ApiKey::tier)),
             cache: CacheConfig::default(),
-            scheduler: SchedulerConfig {
-                max_concurrent: config.max_connections,
-                ..SchedulerConfig::default()
-            },
+            scheduler: SchedulerConfig::default(),
             seed: 0,
             stream: config.stream_limits(),
         }

@@ -51,7 +51,10 @@ impl Priority {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct SchedulerConfig {
-    /// Calls running at once (holding a permit), client-wide.
+    /// Calls running at once (holding a permit), client-wide. Default 256: enough that a
+    /// program's own fan-out is rarely queued, few enough that a runaway loop cannot open
+    /// thousands of connections. Separate from the pool size (`max_connections`), which is
+    /// how many idle connections are kept for reuse.
     pub max_concurrent: usize,
     /// A queued call rises one class per this much waiting.
     pub aging: Duration,
@@ -60,7 +63,7 @@ pub struct SchedulerConfig {
 impl Default for SchedulerConfig {
     fn default() -> Self {
         Self {
-            max_concurrent: 64,
+            max_concurrent: 256,
             aging: Duration::from_secs(2),
         }
     }
