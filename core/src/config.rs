@@ -167,6 +167,8 @@ impl Default for ClientConfig {
 impl ClientConfig {
     /// The defaults: the public service, no key, conservative timeouts.
     pub fn new() -> Self {
+        // The stream defaults are said once, in `StreamLimits`.
+        let streams = crate::sse::StreamLimits::default();
         Self {
             base_url: BaseUrl {
                 text: DEFAULT_BASE_URL.to_owned(),
@@ -178,10 +180,10 @@ impl ClientConfig {
             user_agent: DEFAULT_USER_AGENT.to_owned(),
             connect_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(300),
-            stream_idle_timeout: Duration::from_secs(120),
-            stream_drain_timeout: Duration::from_millis(200),
-            stream_drain_bytes: 64 * 1024,
-            stream_max_event_bytes: 1024 * 1024,
+            stream_idle_timeout: streams.idle_timeout,
+            stream_drain_timeout: streams.drain_timeout,
+            stream_drain_bytes: streams.drain_bytes,
+            stream_max_event_bytes: streams.max_event_bytes,
             max_connections: 64,
             max_body_bytes: 64 * 1024 * 1024,
             http2: true,

@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use http::StatusCode;
 
-use crate::secret::scrub;
+use crate::secret::scrub_cut;
 
 pub(crate) use body::{ErrorBody, api_error};
 pub use retry_after::retry_after_from;
@@ -370,17 +370,17 @@ impl Error {
             return self;
         }
         self.map_inner(|inner| {
-            scrub(&mut inner.message, secret);
+            scrub_cut(&mut inner.message, secret);
             for text in [&mut inner.code, &mut inner.request_id, &mut inner.body]
                 .into_iter()
                 .flatten()
             {
-                scrub(text, secret);
+                scrub_cut(text, secret);
             }
             for field in &mut inner.field_errors {
-                scrub(&mut field.field, secret);
+                scrub_cut(&mut field.field, secret);
                 for message in &mut field.messages {
-                    scrub(message, secret);
+                    scrub_cut(message, secret);
                 }
             }
         })

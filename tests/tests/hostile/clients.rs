@@ -96,6 +96,23 @@ pub(crate) struct StreamOutcome {
     pub error: Option<Error>,
 }
 
+impl StreamOutcome {
+    /// Counts one item of the stream; `false` once it was the stream's error.
+    fn take(&mut self, item: Result<blossom_core::api::ChatChunk, Error>) -> bool {
+        match item {
+            Ok(chunk) => {
+                self.chunks += 1;
+                self.text_bytes += chunk.text().len();
+                true
+            }
+            Err(error) => {
+                self.error = Some(error);
+                false
+            }
+        }
+    }
+}
+
 /// A client of one adapter.
 pub(crate) enum Client {
     Tokio(tokio::runtime::Runtime, blossom_tokio::Client),
@@ -152,16 +169,9 @@ impl Client {
                     match $client.chat_stream(request).options(options).await {
                         Err(error) => outcome.error = Some(error),
                         Ok(mut stream) => {
-                            while let Some(chunk) = stream.next().await {
-                                match chunk {
-                                    Ok(chunk) => {
-                                        outcome.chunks += 1;
-                                        outcome.text_bytes += chunk.text().len();
-                                    }
-                                    Err(error) => {
-                                        outcome.error = Some(error);
-                                        break;
-                                    }
+                            while let Some(item) = stream.next().await {
+                                if !outcome.take(item) {
+                                    break;
                                 }
                             }
                         }
@@ -182,16 +192,9 @@ impl Client {
                 match client.with_options(options).chat_stream(request) {
                     Err(error) => outcome.error = Some(error),
                     Ok(stream) => {
-                        for chunk in stream {
-                            match chunk {
-                                Ok(chunk) => {
-                                    outcome.chunks += 1;
-                                    outcome.text_bytes += chunk.text().len();
-                                }
-                                Err(error) => {
-                                    outcome.error = Some(error);
-                                    break;
-                                }
+                        for item in stream {
+                            if !outcome.take(item) {
+                                break;
                             }
                         }
                     }
