@@ -70,66 +70,117 @@ use std::time::{Instant, SystemTime};
 
 use async_trait::async_trait;
 use blossom_client::{Runtime, Timer, Transport};
-use blossom_transport::IsahcTransport;
 
 pub use blossom_client::prelude::*;
 pub use blossom_client::{Batch, BatchResults, Call, PoolResults, StreamCall, Submitter};
 pub use futures_util::StreamExt;
 
-/// The tokio runtime adapter: tokio's clock and timers, and the isahc transport.
+#[cfg(not(any(feature = "hyper", feature = "isahc")))]
+compile_error!("blossom-tokio needs a transport: enable the `hyper` feature, `isahc`, or both");
+
+/// The tokio runtime adapter: tokio's clock and timers, and the default transport (hyper
+/// with the `hyper` feature, the default; isahc otherwise).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct TokioRuntime;
 
-#[async_trait]
-impl Timer for TokioRuntime {
-    fn now(&self) -> Instant {
-        tokio::time::Instant::now().into_std()
-    }
-
-    fn wall_now(&self) -> SystemTime {
-        SystemTime::now()
-    }
-
-    async fn sleep_until(&self, deadline: Instant) {
-        tokio::time::sleep_until(deadline.into()).await;
-    }
-}
-
-impl Runtime for TokioRuntime {
-    fn seed(&self) -> u64 {
-        os_seed()
-    }
-
-    fn spawn(&self, task: Pin<Box<dyn Future<Output = ()> + Send>>) {
-        match tokio::runtime::Handle::try_current() {
-            Ok(handle) => {
-                handle.spawn(task);
+/// Implements the runtime seam with tokio for `$runtime`, whose transport `$transport` makes.
+macro_rules! tokio_runtime {
+    ($runtime:ty, $transport:expr) => {
+        #[async_trait]
+        impl Timer for $runtime {
+            fn now(&self) -> Instant {
+                tokio::time::Instant::now().into_std()
             }
-            // Outside a runtime (a worker pool made from synchronous code): run the task on a
-            // thread of its own with a small runtime, rather than panicking.
-            Err(_) => {
-                std::thread::spawn(move || {
-                    if let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
-                        .enable_all()
-                        .build()
-                    {
-                        runtime.block_on(task);
-                    }
-                });
+
+            fn wall_now(&self) -> SystemTime {
+                SystemTime::now()
+            }
+
+            async fn sleep_until(&self, deadline: Instant) {
+                tokio::time::sleep_until(deadline.into()).await;
             }
         }
-    }
 
-    fn default_transport(config: &ClientConfig) -> Result<Arc<dyn Transport>, Error> {
-        Ok(Arc::new(IsahcTransport::new(config)?))
-    }
+        impl Runtime for $runtime {
+            fn seed(&self) -> u64 {
+                os_seed()
+            }
+
+            fn spawn(&self, task: Pin<Box<dyn Future<Output = ()> + Send>>) {
+                spawn(task);
+            }
+
+            fn default_transport(config: &ClientConfig) -> Result<Arc<dyn Transport>, Error> {
+                let make: fn(&ClientConfig) -> Result<Arc<dyn Transport>, Error> = $transport;
+                make(config)
+            }
+        }
+    };
 }
+
+#[cfg(feature = "hyper")]
+tokio_runtime!(TokioRuntime, |config| Ok(Arc::new(
+    blossom_hyper::HyperTransport::new(config)?
+)));
+
+#[cfg(not(feature = "hyper"))]
+tokio_runtime!(TokioRuntime, |config| Ok(Arc::new(
+    blossom_transport::IsahcTransport::new(config)?
+)));
 
 /// A Pollinations client for tokio. See the [crate documentation](crate).
 pub type Client = blossom_client::Client<TokioRuntime>;
 
 /// Builds a [`Client`].
 pub type ClientBuilder = blossom_client::ClientBuilder<TokioRuntime>;
+
+/// The client on tokio with the isahc (libcurl) transport, for programs that need what
+/// libcurl brings (the usual proxy variables, its TLS stack) or that compare the two.
+///
+/// ```no_run
+/// # fn demo() -> Result<(), blossom_tokio::Error> {
+/// let client = blossom_tokio::isahc::Client::builder().build()?;
+/// # Ok(()) }
+/// ```
+#[cfg(feature = "isahc")]
+pub mod isahc {
+    use super::*;
+
+    /// The tokio runtime adapter with the isahc transport.
+    #[derive(Debug, Clone, Copy, Default)]
+    pub struct TokioIsahcRuntime;
+
+    tokio_runtime!(TokioIsahcRuntime, |config| Ok(Arc::new(
+        blossom_transport::IsahcTransport::new(config)?
+    )));
+
+    /// A Pollinations client for tokio over isahc.
+    pub type Client = blossom_client::Client<TokioIsahcRuntime>;
+
+    /// Builds a [`Client`].
+    pub type ClientBuilder = blossom_client::ClientBuilder<TokioIsahcRuntime>;
+}
+
+/// Runs `task` on the current tokio runtime.
+fn spawn(task: Pin<Box<dyn Future<Output = ()> + Send>>) {
+    match tokio::runtime::Handle::try_current() {
+        Ok(handle) => {
+            handle.spawn(task);
+        }
+        // Outside a runtime (a worker pool made from synchronous code): run the task on a
+        // thread of its own with a small runtime, rather than panicking.
+        Err(_) => {
+            std::thread::spawn(move || {
+                if let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    runtime.block_on(task);
+                }
+            });
+        }
+    }
+}
 
 /// A seed from the OS-keyed hasher std uses against hash flooding: fresh entropy per client
 /// without another dependency.

@@ -129,13 +129,14 @@ async fn observe(State(app): State<Arc<AppState>>, request: Request, next: Next)
     let exchange = Exchange::begin(app.clone());
     let query = Query::parse(request.uri().query());
     let key_label = auth::label(auth::find_key(request.headers(), &query).as_deref());
+    app.with_stats(|stats| stats.arrived(&key_label));
     let response = with_request_id(next.run(request).await, &id);
     let route = response
         .extensions()
         .get::<RouteLabel>()
         .map_or(NOT_FOUND_LABEL, |label| label.0);
     let status = response.status().as_u16();
-    app.with_stats(|stats| stats.record(route, &key_label, status));
+    app.with_stats(|stats| stats.answered(route, status));
     exchange.finish(response)
 }
 

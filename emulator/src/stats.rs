@@ -23,7 +23,8 @@ pub struct Stats {
     /// outcome: injected faults included, even a `reset` that got no answer at all. So
     /// tests can count attempts.
     pub requests_total: u64,
-    /// Requests by route, keyed like `"POST /v1/chat/completions"`, `"GET /image"`,
+    /// Answered requests by route (a request whose client hung up before its answer is in
+    /// `requests_total` only), keyed like `"POST /v1/chat/completions"`, `"GET /image"`,
     /// `"GET /text/models"`; unknown routes count under `"404"`.
     pub by_route: BTreeMap<String, u64>,
     /// Requests by redacted key label.
@@ -71,11 +72,16 @@ impl Stats {
         self.faults.get(token).copied().unwrap_or(0)
     }
 
-    /// Counts one answered request.
-    pub(crate) fn record(&mut self, route: &str, key_label: &str, status: u16) {
+    /// Counts one request as it arrives, before anything is answered (a client that hangs up
+    /// before the answer still made its attempt).
+    pub(crate) fn arrived(&mut self, key_label: &str) {
         self.requests_total += 1;
-        *self.by_route.entry(route.to_owned()).or_default() += 1;
         *self.by_key.entry(key_label.to_owned()).or_default() += 1;
+    }
+
+    /// Counts the answer to a request counted by [`Stats::arrived`].
+    pub(crate) fn answered(&mut self, route: &str, status: u16) {
+        *self.by_route.entry(route.to_owned()).or_default() += 1;
         if status == 429 {
             self.rate_limited += 1;
         }
@@ -99,9 +105,14 @@ mod tests {
     #[test]
     fn records_and_round_trips_through_json() {
         let mut stats = Stats::default();
-        stats.record("GET /image", "sk_abcd…", 200);
-        stats.record("GET /image", "pk_abcd…", 429);
-        stats.record(NOT_FOUND_LABEL, "anonymous", 404);
+        for (route, key, status) in [
+            ("GET /image", "sk_abcd…", 200),
+            ("GET /image", "pk_abcd…", 429),
+            (NOT_FOUND_LABEL, "anonymous", 404),
+        ] {
+            stats.arrived(key);
+            stats.answered(route, status);
+        }
         assert_eq!(stats.requests_total, 3);
         assert_eq!(stats.route("GET /image"), 2);
         assert_eq!(stats.rate_limited, 1);

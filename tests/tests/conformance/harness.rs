@@ -20,12 +20,15 @@ use std::future::IntoFuture as _;
 /// Which adapter a harness wraps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Kind {
+    /// tokio with its default transport, hyper.
     Tokio,
+    /// tokio with the isahc transport.
+    TokioIsahc,
     Smol,
     Blocking,
 }
 
-pub(crate) const ALL: [Kind; 3] = [Kind::Tokio, Kind::Smol, Kind::Blocking];
+pub(crate) const ALL: [Kind; 4] = [Kind::Tokio, Kind::TokioIsahc, Kind::Smol, Kind::Blocking];
 
 /// Client settings a scenario may change.
 #[derive(Default, Clone)]
@@ -119,18 +122,14 @@ macro_rules! configure {
 
 pub(crate) fn make(kind: Kind, url: &str, settings: &Settings) -> Box<dyn Harness> {
     match kind {
-        Kind::Tokio => {
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .unwrap();
-            let client = configure!(blossom_tokio::Client::builder(), url, settings);
-            Box::new(TokioHarness {
-                runtime: Arc::new(runtime),
-                client,
-            })
-        }
+        Kind::Tokio => Box::new(TokioHarness {
+            runtime: tokio_runtime(),
+            client: configure!(blossom_tokio::Client::builder(), url, settings),
+        }),
+        Kind::TokioIsahc => Box::new(TokioIsahcHarness {
+            runtime: tokio_runtime(),
+            client: configure!(blossom_tokio::isahc::Client::builder(), url, settings),
+        }),
         Kind::Smol => Box::new(SmolHarness {
             client: configure!(blossom_smol::Client::builder(), url, settings),
         }),
@@ -298,8 +297,22 @@ pub(crate) struct TokioHarness {
     client: blossom_tokio::Client,
 }
 
+pub(crate) struct TokioIsahcHarness {
+    runtime: Arc<tokio::runtime::Runtime>,
+    client: blossom_tokio::isahc::Client,
+}
+
 pub(crate) struct SmolHarness {
     client: blossom_smol::Client,
+}
+
+fn tokio_runtime() -> Arc<tokio::runtime::Runtime> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    Arc::new(runtime)
 }
 
 /// A runtime-neutral sleep for the async harnesses (async-io's timer works under tokio too).
@@ -313,6 +326,12 @@ impl TokioHarness {
     }
 }
 
+impl TokioIsahcHarness {
+    fn run<F: std::future::Future>(&self, future: F) -> F::Output {
+        self.runtime.block_on(future)
+    }
+}
+
 impl SmolHarness {
     fn run<F: std::future::Future>(&self, future: F) -> F::Output {
         smol::block_on(future)
@@ -320,6 +339,7 @@ impl SmolHarness {
 }
 
 async_harness!(TokioHarness);
+async_harness!(TokioIsahcHarness);
 async_harness!(SmolHarness);
 
 pub(crate) struct BlockingHarness {
