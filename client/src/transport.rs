@@ -48,12 +48,13 @@ pub trait Transport: Send + Sync + 'static {
 }
 
 /// Reads a body to its end, refusing to hold more than `limit` bytes. A body that arrives in
-/// one chunk is returned without copying.
+/// one chunk is returned without copying; one in several is copied once, into a buffer sized
+/// from the stream's `size_hint` (its `Content-Length`) when the transport gives one.
 ///
 /// # Errors
 /// The body's own error, or [`TransportErrorKind::BodyTooLarge`] past `limit`.
 pub async fn read_body(mut body: BodyStream, limit: usize) -> Result<Bytes, TransportError> {
-    let mut joiner = BodyJoiner::new(limit);
+    let mut joiner = BodyJoiner::new(limit).expecting(body.size_hint().0);
     while let Some(chunk) = body.next().await {
         joiner.push(chunk?)?;
     }
@@ -65,6 +66,7 @@ pub async fn read_body(mut body: BodyStream, limit: usize) -> Result<Bytes, Tran
 #[derive(Debug)]
 pub(crate) struct BodyJoiner {
     limit: usize,
+    expected: usize,
     first: Option<Bytes>,
     joined: Option<BytesMut>,
 }
@@ -73,9 +75,16 @@ impl BodyJoiner {
     pub(crate) fn new(limit: usize) -> Self {
         Self {
             limit,
+            expected: 0,
             first: None,
             joined: None,
         }
+    }
+
+    /// Sizes the joined buffer for a body of `expected` bytes (a hint: never past the limit).
+    pub(crate) fn expecting(mut self, expected: usize) -> Self {
+        self.expected = expected;
+        self
     }
 
     pub(crate) fn push(&mut self, chunk: Bytes) -> Result<(), TransportError> {
@@ -100,7 +109,9 @@ impl BodyJoiner {
             (Some(all), _) => all.extend_from_slice(&chunk),
             (None, None) => self.first = Some(chunk),
             (None, Some(previous)) => {
-                let mut all = BytesMut::with_capacity((previous.len() + chunk.len()) * 2);
+                let held = previous.len() + chunk.len();
+                let capacity = self.expected.max(held * 2).min(self.limit).max(held);
+                let mut all = BytesMut::with_capacity(capacity);
                 all.extend_from_slice(&previous);
                 all.extend_from_slice(&chunk);
                 self.joined = Some(all);
@@ -141,6 +152,26 @@ mod tests {
         assert_eq!(block(read_body(body(vec![]), 5)).unwrap(), "");
         let error = block(read_body(body(vec![b"abc", b"def"]), 5)).unwrap_err();
         assert_eq!(error.kind(), TransportErrorKind::BodyTooLarge);
+    }
+
+    #[test]
+    fn an_expected_length_sizes_the_joined_buffer_once() {
+        let mut joiner = BodyJoiner::new(1000).expecting(300);
+        for _ in 0..3 {
+            joiner.push(Bytes::from(vec![7u8; 100])).unwrap();
+        }
+        let joined = joiner.finish();
+        assert_eq!(joined.len(), 300);
+        // A lying hint is only a hint: the limit still holds, and more than expected joins.
+        let mut liar = BodyJoiner::new(250).expecting(usize::MAX);
+        liar.push(Bytes::from(vec![1u8; 200])).unwrap();
+        liar.push(Bytes::from(vec![1u8; 40])).unwrap();
+        assert_eq!(liar.finish().len(), 240);
+        let mut short = BodyJoiner::new(1000).expecting(10);
+        for _ in 0..5 {
+            short.push(Bytes::from(vec![2u8; 100])).unwrap();
+        }
+        assert_eq!(short.finish().len(), 500);
     }
 
     #[test]

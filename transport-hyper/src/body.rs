@@ -97,4 +97,15 @@ impl Stream for HyperBody {
             }
         }
     }
+
+    /// The bytes still announced by `Content-Length` (inflated sizes are unknown).
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        if self.inflater.is_some() {
+            return (0, None);
+        }
+        (
+            usize::try_from(self.body.size_hint().lower()).unwrap_or(0),
+            None,
+        )
+    }
 }

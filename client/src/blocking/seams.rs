@@ -26,6 +26,12 @@ pub enum BodyRead {
 pub trait ReadBody: Send {
     /// The next bytes of the body, waiting until `until` at most (`None`: no limit).
     fn read(&mut self, until: Option<Instant>) -> BodyRead;
+
+    /// How many bytes are still expected (from `Content-Length`), 0 when unknown: a hint
+    /// for sizing the buffer the body is joined into, never trusted as a limit.
+    fn expected_len(&self) -> usize {
+        0
+    }
 }
 
 /// A boxed blocking body.
@@ -108,7 +114,7 @@ pub fn read_body_blocking(
     limit: usize,
     until: Option<Instant>,
 ) -> Result<Bytes, TransportError> {
-    let mut joiner = BodyJoiner::new(limit);
+    let mut joiner = BodyJoiner::new(limit).expecting(body.expected_len());
     loop {
         match body.read(until) {
             BodyRead::Chunk(chunk) => joiner.push(chunk)?,
