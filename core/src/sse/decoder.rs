@@ -147,12 +147,14 @@ impl EventState {
         };
         match name {
             b"data" => {
-                self.data.push_str(&String::from_utf8_lossy(value));
+                // One allocation per event for the usual single `data:` line.
+                self.data.reserve(value.len() + 1);
+                push_lossy(&mut self.data, value);
                 self.data.push('\n');
             }
             b"event" => {
                 self.event_type.clear();
-                self.event_type.push_str(&String::from_utf8_lossy(value));
+                push_lossy(&mut self.event_type, value);
             }
             // An id containing NUL is ignored.
             b"id" if !value.contains(&0) => {
@@ -197,6 +199,15 @@ impl EventState {
         self.data = String::new();
         self.discarding = true;
         SseError::EventTooLarge { limit }
+    }
+}
+
+/// Appends `bytes` as UTF-8, invalid sequences as U+FFFD. Valid text, nearly all of it, takes
+/// the fast validation path (`from_utf8_lossy` walks it chunk by chunk, several times slower).
+fn push_lossy(out: &mut String, bytes: &[u8]) {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => out.push_str(text),
+        Err(_) => out.push_str(&String::from_utf8_lossy(bytes)),
     }
 }
 
