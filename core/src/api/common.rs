@@ -136,27 +136,64 @@ pub enum ReasoningEffort {
 }
 
 /// Token counts of one answer. Extra detail objects are kept as JSON.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+///
+/// Deserialised by hand: `#[serde(flatten)]` for [`Usage::extra`] would buffer every field
+/// of every answer first (a tenth of a whole call's decoding).
+#[derive(Debug, Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Usage {
     /// Tokens in the prompt.
-    #[serde(default, deserialize_with = "lenient::u64_or_zero")]
     pub prompt_tokens: u64,
     /// Tokens in the answer.
-    #[serde(default, deserialize_with = "lenient::u64_or_zero")]
     pub completion_tokens: u64,
     /// Both.
-    #[serde(default, deserialize_with = "lenient::u64_or_zero")]
     pub total_tokens: u64,
     /// Breakdown of the prompt (cached, audio, image tokens …), as sent.
-    #[serde(default)]
     pub prompt_tokens_details: Option<Value>,
     /// Breakdown of the answer (reasoning, audio tokens …), as sent.
-    #[serde(default)]
     pub completion_tokens_details: Option<Value>,
     /// Any other usage fields the server sent.
-    #[serde(flatten)]
     pub extra: Map<String, Value>,
+}
+
+impl<'de> Deserialize<'de> for Usage {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(UsageVisitor)
+    }
+}
+
+/// A token count as [`lenient::u64_or_zero`] reads it.
+#[derive(Deserialize)]
+struct Count(#[serde(deserialize_with = "lenient::u64_or_zero")] u64);
+
+struct UsageVisitor;
+
+impl<'de> serde::de::Visitor<'de> for UsageVisitor {
+    type Value = Usage;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a token usage object")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Usage, A::Error> {
+        let mut usage = Usage::default();
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            match key.as_ref() {
+                "prompt_tokens" => usage.prompt_tokens = map.next_value::<Count>()?.0,
+                "completion_tokens" => usage.completion_tokens = map.next_value::<Count>()?.0,
+                "total_tokens" => usage.total_tokens = map.next_value::<Count>()?.0,
+                "prompt_tokens_details" => usage.prompt_tokens_details = map.next_value()?,
+                "completion_tokens_details" => {
+                    usage.completion_tokens_details = map.next_value()?;
+                }
+                _ => {
+                    let value = map.next_value()?;
+                    usage.extra.insert(key.into_owned(), value);
+                }
+            }
+        }
+        Ok(usage)
+    }
 }
 
 /// Whether the server answered from its own cache (`X-Cache`).
@@ -207,14 +244,19 @@ impl ResponseMeta {
 
     /// Reads the metadata headers of an answer.
     pub(crate) fn from_head(status: http::StatusCode, headers: &http::HeaderMap) -> Self {
-        let text = |name: &str| {
+        use http::header::{CONTENT_TYPE, HeaderName};
+        // Names as constants: looking a header up by `&str` parses the name every time.
+        const X_CACHE: HeaderName = HeaderName::from_static("x-cache");
+        const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+        const X_MODEL_USED: HeaderName = HeaderName::from_static("x-model-used");
+        let value = |name: &HeaderName| {
             headers
                 .get(name)
                 .and_then(|v| v.to_str().ok())
                 .filter(|v| !v.is_empty())
-                .map(str::to_owned)
         };
-        let server_cache = text("x-cache").and_then(|v| {
+        let text = |name: &HeaderName| value(name).map(str::to_owned);
+        let server_cache = value(&X_CACHE).and_then(|v| {
             if v.eq_ignore_ascii_case("hit") {
                 Some(ServerCache::Hit)
             } else if v.eq_ignore_ascii_case("miss") {
@@ -225,13 +267,47 @@ impl ResponseMeta {
         });
         Self {
             status: status.as_u16(),
-            request_id: text("x-request-id"),
-            model_used: text("x-model-used"),
-            content_type: text("content-type"),
+            request_id: text(&X_REQUEST_ID),
+            model_used: text(&X_MODEL_USED),
+            content_type: text(&CONTENT_TYPE),
             server_cache,
             attempts: 0,
             cached: false,
             coalesced: false,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usage_reads_loose_counts_and_keeps_what_it_does_not_know() {
+        let usage: Usage = serde_json::from_str(
+            r#"{"prompt_tokens":"12","completion_tokens":3.0,"total_tokens":null,
+                "prompt_tokens_details":{"cached_tokens":2},"cost":0.5,"tier\u0073":"x"}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            (
+                usage.prompt_tokens,
+                usage.completion_tokens,
+                usage.total_tokens
+            ),
+            (12, 3, 0)
+        );
+        assert_eq!(
+            usage.prompt_tokens_details,
+            Some(serde_json::json!({"cached_tokens": 2}))
+        );
+        assert_eq!(usage.completion_tokens_details, None);
+        assert_eq!(usage.extra.get("cost"), Some(&serde_json::json!(0.5)));
+        assert_eq!(usage.extra.get("tiers"), Some(&serde_json::json!("x")));
+        assert_eq!(
+            serde_json::from_str::<Usage>("{}").unwrap(),
+            Usage::default()
+        );
+        assert!(serde_json::from_str::<Usage>("[1]").is_err());
     }
 }
