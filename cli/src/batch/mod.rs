@@ -53,7 +53,7 @@ pub(crate) use units::parse_duration;
 
 use crate::failure::Failure;
 use exec::Runner;
-use ids::{DoneIds, Id, IdSet};
+use ids::{DoneIds, Id, SeenIds};
 use input::{RawLine, Source};
 use job::InputError;
 use output::Output;
@@ -119,7 +119,7 @@ pub(crate) async fn run(
         breaker_waits: args.retries.max(1),
     });
     let counters = progress.counters();
-    let mut seen = IdSet::default();
+    let mut seen = SeenIds::default();
     let mut read_error: Option<io::Error> = None;
     let mut tally = Tally::default();
     let mut write_error: Option<io::Error> = None;
@@ -249,7 +249,7 @@ enum Task {
 fn classify(
     line: RawLine,
     media: bool,
-    seen: &mut IdSet,
+    seen: &mut SeenIds,
     done: &DoneIds,
     progress: &Progress,
 ) -> Option<Task> {
