@@ -43,7 +43,7 @@ From the repository root, after ``cargo build --release -p blossom-bench``::
 Options: ``--blossom-load PATH`` (default ``target/release/blossom-load``), ``--reps N``,
 ``--chat-calls N``, ``--image-calls N``, ``--keep-venv``, ``--venv DIR`` (reuse a
 virtualenv that already has the SDK), ``--python-logging {both,default,quiet}``,
-``--rust-paths tokio,blocking,raw-hyper-util``.
+``--rust-paths tokio,blocking,raw-hyper-util``, ``--with-sniffio`` (see README.md).
 
 Needs Linux (``taskset``, ``resource``), Python 3.11 and network access to PyPI for the
 install. Everything else stays on loopback: the SDK's endpoint table is pointed at the
@@ -327,15 +327,16 @@ def log(message: str) -> None:
     print(f"[compare] {message}", file=sys.stderr, flush=True)
 
 
+def pip_install(python: Path, *requirements: str) -> None:
+    subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+                    *requirements], check=True)
+
+
 def make_venv(directory: Path) -> Path:
     log(f"creating virtualenv in {directory} and installing {SDK_REQUIREMENT}")
     subprocess.run([sys.executable, "-m", "venv", str(directory)], check=True)
     python = directory / "bin" / "python"
-    subprocess.run(
-        [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-         SDK_REQUIREMENT, *UNDECLARED_IMPORTS],
-        check=True,
-    )
+    pip_install(python, SDK_REQUIREMENT, *UNDECLARED_IMPORTS)
     return python
 
 
@@ -423,7 +424,7 @@ def summarize(runs: list[dict]) -> dict:
 
 
 def print_table(summary: dict, clients: list[str], python_clients: list[str],
-                rust_clients: list[str], reps: int) -> None:
+                rust_clients: list[str], reps: int, note: str = "") -> None:
     """Three small tables: CPU per call, Python / Rust ratios, and the details."""
 
     def table(header: list[str], rows: list[list[str]], names: int = 1) -> None:
@@ -438,7 +439,7 @@ def print_table(summary: dict, clients: list[str], python_clients: list[str],
     def cpu(scenario: str, client: str) -> float | None:
         return summary.get(scenario, {}).get(client, {}).get("cpu_per_call_us")
 
-    print(f"Client CPU per call, µs (user+sys, client on CPU 0, median of {reps})\n")
+    print(f"Client CPU per call, µs (user+sys, client on CPU 0, median of {reps}{note})\n")
     table(["workload", *clients],
           [[scenario, *(f"{cpu(scenario, c):.1f}" if cpu(scenario, c) else "-" for c in clients)]
            for scenario in WORKLOADS])
@@ -482,6 +483,12 @@ def parent_main(args: argparse.Namespace) -> None:
     else:
         venv_dir = Path(tempfile.mkdtemp(prefix="blossom-py-venv-"))
         python = make_venv(venv_dir)
+    if args.with_sniffio:
+        # httpcore tries `import sniffio` whenever it makes a lock or semaphore (about ten
+        # times per request); nothing in the SDK's dependency tree installs it any more, so
+        # each of those is a failed import that searches sys.path.
+        log("installing sniffio in the virtualenv (--with-sniffio)")
+        pip_install(python, "sniffio")
     server = None
     runs: list[dict] = []
     try:
@@ -515,10 +522,12 @@ def parent_main(args: argparse.Namespace) -> None:
     summary = summarize(runs)
     python_clients = ["python" if mode == "default" else "python-quiet" for mode in logging_modes]
     rust_clients = [f"rust-{path}" for path in rust_paths]
-    print_table(summary, python_clients + rust_clients, python_clients, rust_clients, args.reps)
+    print_table(summary, python_clients + rust_clients, python_clients, rust_clients, args.reps,
+                ", Python with sniffio installed" if args.with_sniffio else "")
     if args.json:
-        document = {"sdk": SDK_REQUIREMENT, "concurrency": CONCURRENCY, "reps": args.reps,
-                    "calls": calls, "summary": summary, "runs": runs}
+        document = {"sdk": SDK_REQUIREMENT, "with_sniffio": args.with_sniffio,
+                    "concurrency": CONCURRENCY, "reps": args.reps, "calls": calls,
+                    "summary": summary, "runs": runs}
         Path(args.json).write_text(json.dumps(document, indent=2) + "\n")
         log(f"wrote {args.json}")
 
@@ -528,14 +537,18 @@ def main() -> None:
     sub = parser.add_subparsers(dest="command")
     parser.add_argument("--blossom-load", default="target/release/blossom-load",
                         help="the built benchmark binary (relative paths: from the repo root)")
-    parser.add_argument("--reps", type=int, default=3)
-    parser.add_argument("--chat-calls", type=int, default=3000)
-    parser.add_argument("--image-calls", type=int, default=1000)
-    parser.add_argument("--python-logging", choices=("both", "default", "quiet"), default="both")
-    parser.add_argument("--rust-paths", default=",".join(RUST_PATHS))
+    parser.add_argument("--reps", type=int, default=3, help="repetitions (medians are reported)")
+    parser.add_argument("--chat-calls", type=int, default=3000, help="measured chat16 calls")
+    parser.add_argument("--image-calls", type=int, default=1000, help="measured image16 calls")
+    parser.add_argument("--python-logging", choices=("both", "default", "quiet"), default="both",
+                        help="the SDK's own INFO logging (default), root logger at WARNING (quiet), or both")
+    parser.add_argument("--rust-paths", default=",".join(RUST_PATHS),
+                        help="blossom-load run paths, comma-separated")
     parser.add_argument("--json", help="write every run and the medians here")
     parser.add_argument("--venv", help="use this existing virtualenv instead of a fresh one")
     parser.add_argument("--keep-venv", action="store_true", help="do not delete the fresh virtualenv")
+    parser.add_argument("--with-sniffio", action="store_true",
+                        help="also install sniffio (not a dependency, but httpcore looks for it on every request)")
 
     child = sub.add_parser("child", help="internal: one measured Python run (venv interpreter)")
     child.add_argument("--base-url", required=True)
