@@ -271,10 +271,10 @@ pub(crate) fn run_all(options: &AllOptions) -> Result<(), String> {
         "tokio_runtime": "multi_thread, 1 worker",
     });
     let json = report::to_json(header, &all);
-    if let Some(parent) = options.json.parent() {
-        if !parent.as_os_str().is_empty() {
-            std::fs::create_dir_all(parent).map_err(|e| e.to_string())?;
-        }
+    if let Some(parent) = options.json.parent()
+        && !parent.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(parent).map_err(|e| e.to_string())?;
     }
     let text = serde_json::to_string_pretty(&json).map_err(|e| e.to_string())?;
     std::fs::write(&options.json, text)

@@ -287,6 +287,8 @@ impl RawSse {
 }
 
 /// An async way of making one call.
+// One value per process, behind an `Arc`: the size of the largest variant costs nothing.
+#[allow(clippy::large_enum_variant)]
 enum AsyncCaller {
     SdkTokio(blossom_tokio::Client, Scenario),
     SdkSmol(blossom_smol::Client, Scenario),

@@ -278,10 +278,10 @@ fn sse_stream(chunks: usize) -> Vec<u8> {
             delta["role"] = json!("assistant");
         }
         let chunk = json!({
-            "id": "chatcmpl-blossomload00000000000001",
+            "id": "chatcmpl-bl0ad42",
             "object": "chat.completion.chunk",
             "created": 1_767_225_600_u64,
-            "model": "openai-fast-2025-04-14",
+            "model": "openai-fast",
             "system_fingerprint": "fp_blossom_load",
             "choices": [{"index": 0, "delta": delta, "logprobs": null, "finish_reason": null}],
             "usage": null
@@ -289,10 +289,10 @@ fn sse_stream(chunks: usize) -> Vec<u8> {
         push_event(&mut out, &chunk.to_string());
     }
     let last = json!({
-        "id": "chatcmpl-blossomload00000000000001",
+        "id": "chatcmpl-bl0ad42",
         "object": "chat.completion.chunk",
         "created": 1_767_225_600_u64,
-        "model": "openai-fast-2025-04-14",
+        "model": "openai-fast",
         "system_fingerprint": "fp_blossom_load",
         "choices": [{"index": 0, "delta": {}, "logprobs": null, "finish_reason": "stop"}],
         "usage": {"prompt_tokens": 14, "completion_tokens": chunks, "total_tokens": chunks + 14}
@@ -350,7 +350,7 @@ mod tests {
         assert_eq!(events.len(), 202);
         assert_eq!(events.last(), Some(&"data: [DONE]"));
         let sizes: Vec<usize> = events[..200].iter().map(|e| e.len() + 2).collect();
-        assert!(sizes.iter().all(|s| (220..=280).contains(s)), "{sizes:?}");
+        assert!(sizes.iter().all(|s| (230..=270).contains(s)), "{sizes:?}");
     }
 
     #[test]
