@@ -954,7 +954,10 @@ impl Engine {
         if let Some(secret) = &self.config.redact {
             output.scrub(secret.expose());
         }
-        if let Some(key) = call.store {
+        if let Some(key) = call
+            .store
+            .filter(|_| body_len <= self.config.cache.max_entry_bytes)
+        {
             let ttl = match call.prepared.expect() {
                 Expect::Models(_) => self.config.cache.models_ttl,
                 _ => self.config.cache.ttl,

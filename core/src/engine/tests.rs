@@ -531,6 +531,28 @@ fn cache_hits_skip_the_network() {
 }
 
 #[test]
+fn answers_over_the_entry_limit_are_not_kept() {
+    let mut r = rig(|c| c.cache.max_entry_bytes = 10);
+    let big = r.text("big", CallOptions::default(), 0);
+    r.send(big, 0);
+    r.engine
+        .on_response(big, response(200, "eleven byte"), r.at(1));
+    assert!(r.done(big, 1).is_ok());
+    let again = r.text("big", CallOptions::default(), 2);
+    r.send(again, 2);
+    let small = r.text("small", CallOptions::default(), 3);
+    r.send(small, 3);
+    r.engine
+        .on_response(small, response(200, "ten bytes!"), r.at(4));
+    assert!(r.done(small, 4).is_ok());
+    let hit = r.text("small", CallOptions::default(), 5);
+    let Ok(Output::Text(hit)) = r.done(hit, 5) else {
+        panic!()
+    };
+    assert!(hit.meta.cached);
+}
+
+#[test]
 fn cache_off_switch() {
     let mut r = rig(|c| {
         c.cache = CacheConfig {

@@ -23,6 +23,12 @@ pub struct CacheConfig {
     pub coalesce: bool,
     /// The most bytes of answers held.
     pub max_bytes: usize,
+    /// The largest answer kept (default 64 KiB): bigger ones, images and speech, are not
+    /// cached unless this is raised. Holding every distinct image costs the whole budget in
+    /// memory and each new answer fresh pages (measured in `BENCHMARKS.md`: twice the client
+    /// CPU of an image call, twice its memory), for a hit only when the very same media is
+    /// asked for again. Identical calls in flight still share one request.
+    pub max_entry_bytes: usize,
     /// How long generated answers stay fresh.
     pub ttl: Duration,
     /// How long model lists stay fresh (they change, unlike generations).
@@ -35,6 +41,7 @@ impl Default for CacheConfig {
             enabled: true,
             coalesce: true,
             max_bytes: 64 * 1024 * 1024,
+            max_entry_bytes: 64 * 1024,
             ttl: Duration::from_secs(3600),
             models_ttl: Duration::from_secs(300),
         }

@@ -373,17 +373,26 @@ impl Harness for BlockingHarness {
         &self,
         calls: Vec<(AnyRequest, CallOptions)>,
     ) -> Vec<Timed<Result<AnyResponse, Error>>> {
+        let base = self.client.metrics().submitted;
         std::thread::scope(|scope| {
             let handles: Vec<_> = calls
                 .into_iter()
-                .map(|(request, options)| {
+                .enumerate()
+                .map(|(i, (request, options))| {
                     let client = self.client.with_options(options);
                     let handle = scope.spawn(move || {
                         let result = client.call(request);
                         (Instant::now(), result)
                     });
-                    // Threads start in order: give each a moment to submit before the next.
-                    std::thread::sleep(Duration::from_millis(2));
+                    // Calls start in order: each is submitted (running or queued) before the
+                    // next thread starts, however loaded the machine (bounded wait).
+                    let started = Instant::now();
+                    while started.elapsed() < Duration::from_secs(2) {
+                        if self.client.metrics().submitted > base + i as u64 {
+                            break;
+                        }
+                        std::thread::sleep(Duration::from_micros(200));
+                    }
                     handle
                 })
                 .collect();
