@@ -23,8 +23,9 @@ pub trait Timer: Send + Sync + 'static {
 }
 
 /// An async runtime adapter: a [`Timer`] that also knows how to build the default transport.
-/// `blossom-tokio` and `blossom-smol` each provide one; the client is generic over it.
-pub trait Runtime: Timer + Clone + Default {
+/// `blossom-tokio` and `blossom-smol` each provide one; the client is generic over it. A
+/// runtime is a handle (usually a unit struct): `Unpin`, so streams can hold it in place.
+pub trait Runtime: Timer + Clone + Default + Unpin {
     /// A seed for the engine's random generator (jitter), from the operating system's
     /// entropy; fixed seeds are set on the client builder instead.
     fn seed(&self) -> u64;

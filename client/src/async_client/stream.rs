@@ -4,7 +4,7 @@
 //! timeout, the call's deadline, the verdict, the drain after `[DONE]`); this module only
 //! moves bytes into it and sleeps until the instant it names.
 
-use std::future::pending;
+use std::future::{Future, pending};
 use std::pin::{Pin, pin};
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -144,7 +144,7 @@ pub(crate) async fn open<T: Timer>(
     }
 }
 
-/// The state a [`ChatStream`] reads from.
+/// The state a [`ChatStream`] reads from, polled in place (no future is rebuilt per chunk).
 struct Reading<R> {
     body: Option<BodyStream>,
     reader: StreamReader,
@@ -152,7 +152,15 @@ struct Reading<R> {
     runtime: R,
     signal: Arc<AsyncSignal>,
     guard: EndGuard,
+    /// The timer for the reader's next instant, and that instant. It is kept while the
+    /// reader's instant does not move earlier: the idle deadline moves later with every
+    /// read, so a timer armed once serves many reads, and firing early only makes the
+    /// reader name its new instant.
+    sleep: Option<(Instant, Sleep)>,
 }
+
+/// A runtime's sleep, owned.
+type Sleep = Pin<Box<dyn Future<Output = ()> + Send>>;
 
 impl ChatStream {
     pub(crate) fn new<R: Runtime>(open: OpenStream, runtime: R) -> Self {
@@ -163,14 +171,11 @@ impl ChatStream {
             runtime,
             signal: open.signal,
             guard: open.guard,
+            sleep: None,
         };
-        let inner = futures_util::stream::unfold(reading, |mut reading| async move {
-            let item = reading.next_item().await?;
-            Some((item, reading))
-        });
         Self {
             meta: open.meta,
-            inner: Box::pin(inner),
+            inner: Box::pin(reading),
         }
     }
 
@@ -204,46 +209,90 @@ impl Stream for ChatStream {
 }
 
 impl<R: Runtime> Reading<R> {
-    async fn next_item(&mut self) -> Option<Result<ChatChunk, Error>> {
-        if let Some(chunk) = self.first.take() {
-            return Some(Ok(chunk));
+    /// Ends the stream at `[DONE]`: the rest of the body is drained in the background.
+    fn finish(&mut self, now: Instant) {
+        self.guard.end(None);
+        if let Some(body) = self.body.take() {
+            let drain = self.reader.drain(now);
+            let runtime = self.runtime.clone();
+            self.runtime
+                .spawn(Box::pin(drain_body(body, drain, runtime)));
+        }
+    }
+
+    /// Whether the timer for `until` has fired (arming it first if needed).
+    fn timer_fired(&mut self, until: Instant, cx: &mut Context<'_>) -> bool {
+        if !matches!(&self.sleep, Some((armed, _)) if *armed <= until) {
+            let runtime = self.runtime.clone();
+            let sleep = async move { runtime.sleep_until(until).await };
+            self.sleep = Some((until, Box::pin(sleep)));
+        }
+        let fired = self
+            .sleep
+            .as_mut()
+            .is_some_and(|(_, sleep)| sleep.as_mut().poll(cx).is_ready());
+        if fired {
+            self.sleep = None;
+        }
+        fired
+    }
+}
+
+impl<R: Runtime> Stream for Reading<R> {
+    type Item = Result<ChatChunk, Error>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        if let Some(chunk) = this.first.take() {
+            return Poll::Ready(Some(Ok(chunk)));
         }
         loop {
-            if self.guard.is_ended() {
-                return None;
+            if this.guard.is_ended() {
+                return Poll::Ready(None);
             }
-            let now = self.runtime.now();
-            match self.reader.poll(now) {
-                ReadStep::Chunk(chunk) => return Some(Ok(chunk)),
+            let now = this.runtime.now();
+            let until = match this.reader.poll(now) {
+                ReadStep::Chunk(chunk) => return Poll::Ready(Some(Ok(chunk))),
                 ReadStep::End(Ok(())) => {
-                    self.guard.end(None);
-                    if let Some(body) = self.body.take() {
-                        let drain = self.reader.drain(now);
-                        let runtime = self.runtime.clone();
-                        self.runtime
-                            .spawn(Box::pin(drain_body(body, drain, runtime)));
-                    }
-                    return None;
+                    this.finish(now);
+                    return Poll::Ready(None);
                 }
                 ReadStep::End(Err(error)) => {
-                    self.guard.end(Some(&error));
-                    self.body = None;
-                    return Some(Err(error));
+                    this.guard.end(Some(&error));
+                    this.body = None;
+                    return Poll::Ready(Some(Err(error)));
                 }
-                ReadStep::Read { until } => {
-                    let Some(body) = &mut self.body else {
-                        return None;
-                    };
-                    let fed = feed(body, until, &self.runtime, Some(&self.signal)).await;
-                    if let Feed::Woken = fed
-                        && let Some(error) = self.guard.aborted()
-                    {
-                        // The engine ended the call (shutdown): nothing more to report.
-                        self.body = None;
-                        return Some(Err(error));
-                    }
-                    apply(&mut self.reader, &fed, &self.runtime);
+                ReadStep::Read { until } => until,
+            };
+            let Some(body) = &mut this.body else {
+                return Poll::Ready(None);
+            };
+            match body.poll_next_unpin(cx) {
+                Poll::Ready(Some(Ok(bytes))) => {
+                    this.reader.push(&bytes, this.runtime.now());
+                    continue;
                 }
+                Poll::Ready(Some(Err(error))) => {
+                    this.reader.on_body_end(Err(error));
+                    continue;
+                }
+                Poll::Ready(None) => {
+                    this.reader.on_body_end(Ok(()));
+                    continue;
+                }
+                Poll::Pending => {}
+            }
+            if this.signal.poll_wait(cx).is_ready() {
+                if let Some(error) = this.guard.aborted() {
+                    // The engine ended the call (shutdown): nothing more to report.
+                    this.body = None;
+                    return Poll::Ready(Some(Err(error)));
+                }
+                continue;
+            }
+            match until {
+                Some(until) if this.timer_fired(until, cx) => continue,
+                _ => return Poll::Pending,
             }
         }
     }
