@@ -60,6 +60,11 @@
 //! ```
 //!
 //! Time comes from tokio's clock, so `tokio::time::pause()` applies to the SDK's timers too.
+//!
+//! **Transports.** Calls go through `blossom-hyper` (hyper 1 with rustls; cargo feature
+//! `hyper`, on by default). The `isahc` feature adds `blossom_tokio::isahc::Client`, the same client over
+//! libcurl, which reads the usual proxy variables; with `default-features = false` and only
+//! `isahc`, [`Client`] itself uses isahc. `BENCHMARKS.md` compares the two.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 

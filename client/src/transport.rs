@@ -36,8 +36,8 @@ impl std::fmt::Debug for HttpResponse {
 /// Sends HTTP requests. Implementations own connection pooling, TLS, proxies and the
 /// response size limit; they do not retry, cache or time out whole calls (the engine does).
 ///
-/// The only network-touching crate, `blossom-transport`, implements it with isahc; tests may
-/// implement it with anything.
+/// Two crates implement it: `blossom-hyper` (hyper, tokio's default) and
+/// `blossom-transport` (isahc); tests may implement it with anything.
 #[async_trait]
 pub trait Transport: Send + Sync + 'static {
     /// Sends `request` and returns as soon as the response head has arrived.

@@ -1,6 +1,7 @@
 //! # blossom-transport
 //!
-//! The only crate of the Blossom SDK that touches the network. It implements the core's
+//! The isahc transport of the Blossom SDK (smol's and blocking's; tokio's default is
+//! `blossom-hyper`, and this one is tokio's with its `isahc` feature). It implements the
 //! [`Transport`](blossom_client::Transport) and
 //! [`BlockingTransport`](blossom_client::BlockingTransport) seams with
 //! [isahc](https://docs.rs/isahc) (libcurl): one connection pool per client, HTTP/2 where
