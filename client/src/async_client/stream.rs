@@ -209,11 +209,22 @@ impl Stream for ChatStream {
 }
 
 impl<R: Runtime> Reading<R> {
-    /// Ends the stream at `[DONE]`: the rest of the body is drained in the background.
-    fn finish(&mut self, now: Instant) {
+    /// Ends the stream at `[DONE]`: the rest of the body is drained in the background,
+    /// unless it has already ended (usually its end arrives with `[DONE]`: one look at it
+    /// saves a task).
+    fn finish(&mut self, now: Instant, cx: &mut Context<'_>) {
         self.guard.end(None);
-        if let Some(body) = self.body.take() {
-            let drain = self.reader.drain(now);
+        let Some(mut body) = self.body.take() else {
+            return;
+        };
+        let mut drain = self.reader.drain(now);
+        match body.poll_next_unpin(cx) {
+            Poll::Ready(None) => return,
+            Poll::Ready(Some(Ok(bytes))) => drain.on_bytes(bytes.len()),
+            Poll::Ready(Some(Err(_))) => drain.on_end(false),
+            Poll::Pending => {}
+        }
+        if let DrainStep::Read { .. } = drain.poll(now) {
             let runtime = self.runtime.clone();
             self.runtime
                 .spawn(Box::pin(drain_body(body, drain, runtime)));
@@ -254,7 +265,7 @@ impl<R: Runtime> Stream for Reading<R> {
             let until = match this.reader.poll(now) {
                 ReadStep::Chunk(chunk) => return Poll::Ready(Some(Ok(chunk))),
                 ReadStep::End(Ok(())) => {
-                    this.finish(now);
+                    this.finish(now, cx);
                     return Poll::Ready(None);
                 }
                 ReadStep::End(Err(error)) => {
