@@ -6,6 +6,11 @@
 //! how many connections can be busy). Build one client and share it; a client per call pays
 //! a new connection every time.
 //!
+//! hyper, tokio's transport, may open a spare connection when a call starts in the moment
+//! between another call's end and its connection's return to the pool (it races a new
+//! connection against the idle one, and keeps the loser idle): so a pool of 4 serves 80 calls
+//! over 4 connections, sometimes 5 or 6, never one per call.
+//!
 //! Run it with `cargo run -p blossom-tokio --example 11_connection_pooling`.
 
 use blossom_emulator::{DEMO_SECRET_KEY, Emulator, EmulatorConfig};
@@ -49,7 +54,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let unpooled = emulator.stats().connections_opened;
     println!("a client per call: 5 requests needed {unpooled} connections");
 
-    if pooled > 4 || unpooled != 5 {
+    // Reuse, not an exact count (see the note above on spare connections).
+    if pooled > 8 || unpooled != 5 {
         return Err(format!("pooled: {pooled} connections, unpooled: {unpooled}").into());
     }
     Ok(())
