@@ -6,6 +6,7 @@
 //! non-JSON payload (keep-alives) is skipped. A body that ends before `[DONE]` is truncated:
 //! [`ChatStreamDecoder::finish`] reports it as an error, never as a quiet end.
 
+use memchr::memmem;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -14,11 +15,24 @@ use crate::api::ChatChunk;
 use crate::error::Error;
 
 /// Decodes a chat-completions SSE body chunk by chunk.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct ChatStreamDecoder {
     sse: SseDecoder,
     done: bool,
     failed: bool,
+    /// Finds `"error"` in an event (built once a stream, not once an event).
+    error_key: memmem::Finder<'static>,
+}
+
+impl Default for ChatStreamDecoder {
+    fn default() -> Self {
+        Self {
+            sse: SseDecoder::default(),
+            done: false,
+            failed: false,
+            error_key: memmem::Finder::new(b"\"error\""),
+        }
+    }
 }
 
 impl ChatStreamDecoder {
@@ -95,7 +109,7 @@ impl ChatStreamDecoder {
         // named `error`. Everything else takes the general path below.
         if data.starts_with('{')
             && event.event.is_none()
-            && !data.contains("\"error\"")
+            && self.error_key.find(data.as_bytes()).is_none()
             && let Ok(chunk) = serde_json::from_str::<ChatChunk>(data)
         {
             let heartbeat = chunk.choices.is_empty()
