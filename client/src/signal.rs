@@ -52,11 +52,17 @@ impl AsyncSignal {
 pub(crate) struct BlockingSignal {
     fired: Mutex<bool>,
     condvar: Condvar,
+    /// Mirrors `fired` for [`take_fired`](Self::take_fired), which a stream calls for every
+    /// chunk: no lock while nothing fired.
+    maybe_fired: AtomicBool,
 }
 
 impl Notify for BlockingSignal {
     fn notify(&self) {
-        *self.fired.lock().unwrap_or_else(PoisonError::into_inner) = true;
+        let mut fired = self.fired.lock().unwrap_or_else(PoisonError::into_inner);
+        *fired = true;
+        self.maybe_fired.store(true, Ordering::Release);
+        drop(fired);
         self.condvar.notify_all();
     }
 }
@@ -64,7 +70,12 @@ impl Notify for BlockingSignal {
 impl BlockingSignal {
     /// Whether the signal fired since the last wait, without waiting (and resets it).
     pub(crate) fn take_fired(&self) -> bool {
-        std::mem::take(&mut *self.fired.lock().unwrap_or_else(PoisonError::into_inner))
+        if !self.maybe_fired.load(Ordering::Acquire) {
+            return false;
+        }
+        let mut fired = self.fired.lock().unwrap_or_else(PoisonError::into_inner);
+        self.maybe_fired.store(false, Ordering::Release);
+        std::mem::take(&mut *fired)
     }
 
     /// Blocks until the signal fires or `until` passes (`None`: no time limit).
@@ -93,5 +104,37 @@ impl BlockingSignal {
             }
         }
         *fired = false;
+        self.maybe_fired.store(false, Ordering::Release);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    #[test]
+    fn a_blocking_signal_is_taken_once_and_wakes_a_waiter() {
+        let signal = Arc::new(BlockingSignal::default());
+        assert!(!signal.take_fired());
+        signal.notify();
+        assert!(signal.take_fired());
+        assert!(!signal.take_fired());
+        // A wait consumes the signal too.
+        signal.notify();
+        signal.wait(None, Instant::now);
+        assert!(!signal.take_fired());
+        // A waiter on another thread is woken.
+        let notifier = Arc::clone(&signal);
+        let handle = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(20));
+            notifier.notify();
+        });
+        let until = Instant::now() + Duration::from_secs(10);
+        signal.wait(Some(until), Instant::now);
+        assert!(Instant::now() < until);
+        handle.join().unwrap();
+        assert!(!signal.take_fired());
     }
 }

@@ -24,12 +24,17 @@ impl Wake for Unpark {
     }
 }
 
+thread_local! {
+    /// This thread's waker, made once: a stream reads many times.
+    static THREAD_WAKER: Waker = Waker::from(Arc::new(Unpark(thread::current())));
+}
+
 /// Polls `future` on this thread until it completes (`Some`) or `until` passes (`None`;
 /// `until: None` waits as long as it takes). It is polled at least once, so an instant in
 /// the past takes what is ready now.
 pub(crate) fn block_on_until<F: Future>(future: F, until: Option<Instant>) -> Option<F::Output> {
     let mut future = pin!(future);
-    let waker = Waker::from(Arc::new(Unpark(thread::current())));
+    let waker = THREAD_WAKER.with(Waker::clone);
     let mut cx = Context::from_waker(&waker);
     loop {
         if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
