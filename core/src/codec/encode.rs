@@ -93,7 +93,8 @@ impl Encoder {
             expect,
             EndpointKind::Text,
             !streaming && request.is_deterministic(),
-        ))
+        )
+        .with_model(Some(request.model.as_str())))
     }
 
     /// `GET /text/{prompt}?…`; a prompt that is only `.` or `..` (which no URL path can
@@ -130,7 +131,8 @@ impl Encoder {
             Expect::Text,
             EndpointKind::Text,
             request.is_deterministic(),
-        ))
+        )
+        .with_model(request.model.as_deref()))
     }
 
     /// `POST /text?…` with a chat body: the same call as `GET /text/{prompt}` for prompts a
@@ -169,7 +171,8 @@ impl Encoder {
             Expect::Text,
             EndpointKind::Text,
             request.is_deterministic(),
-        ))
+        )
+        .with_model(request.model.as_deref()))
     }
 
     /// `GET /image/{prompt}?…`.
@@ -202,12 +205,10 @@ impl Encoder {
         let http = self.build(Method::GET, path, ANY, None)?;
         // Images are deterministic by default: the server fixes the seed at 42 when unset.
         let cacheable = request.seed != Some(-1) && !request.bypass_server_cache;
-        Ok(Prepared::new(
-            http,
-            Expect::Image,
-            EndpointKind::Image,
-            cacheable,
-        ))
+        Ok(
+            Prepared::new(http, Expect::Image, EndpointKind::Image, cacheable)
+                .with_model(request.model.as_deref()),
+        )
     }
 
     /// `POST /v1/audio/speech`, or `GET /audio/{text}` when the request asks for it.
@@ -239,12 +240,10 @@ impl Encoder {
                 self.build(Method::GET, path, ANY, None)?
             }
         };
-        Ok(Prepared::new(
-            http,
-            Expect::Audio,
-            EndpointKind::Audio,
-            true,
-        ))
+        Ok(
+            Prepared::new(http, Expect::Audio, EndpointKind::Audio, true)
+                .with_model(request.model.as_deref()),
+        )
     }
 
     /// `GET` of a model list.

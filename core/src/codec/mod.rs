@@ -87,6 +87,8 @@ pub struct Prepared {
     expect: Expect,
     endpoint: EndpointKind,
     deterministic: bool,
+    /// The model asked for, when the request names one (for tracing only).
+    model: Option<Box<str>>,
 }
 
 impl Prepared {
@@ -101,7 +103,19 @@ impl Prepared {
             expect,
             endpoint,
             deterministic,
+            model: None,
         }
+    }
+
+    /// Names the model the request asks for (shown in traces; never sent from here).
+    pub(crate) fn with_model(mut self, model: Option<&str>) -> Self {
+        self.model = model.map(Box::from);
+        self
+    }
+
+    /// The model the request asks for, when it names one.
+    pub fn model(&self) -> Option<&str> {
+        self.model.as_deref()
     }
 
     /// The HTTP request.

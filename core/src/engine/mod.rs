@@ -47,6 +47,7 @@
 
 mod config;
 mod slots;
+mod trace;
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant, SystemTime};
@@ -65,7 +66,7 @@ use crate::policy::{
     Breaker, BreakerState, Cache, CacheKey, Limiter, PriorityQueue, RetryBudget, RetryPolicy,
     Scheduler,
 };
-use crate::secret::ApiKey;
+use crate::secret::{ApiKey, KeyTier};
 use crate::sse::StreamReader;
 use slots::Slots;
 
@@ -76,6 +77,12 @@ pub use config::{CallOptions, EngineConfig, LimiterConfig};
 pub struct CallId {
     index: u32,
     generation: u32,
+}
+
+impl std::fmt::Display for CallId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}", self.index, self.generation)
+    }
 }
 
 /// One network attempt for the driver to perform.
@@ -187,6 +194,8 @@ struct Call {
     store: Option<CacheKey>,
     /// Whether this call's wait for a limiter was counted (a metric, counted once a call).
     wait_counted: bool,
+    /// Its tracing span (disabled, and free, when nothing listens).
+    span: tracing::Span,
 }
 
 #[derive(Debug)]
@@ -261,6 +270,7 @@ impl Engine {
     pub fn submit(&mut self, prepared: Prepared, options: CallOptions, now: Instant) -> CallId {
         self.metrics.submitted += 1;
         let deadline = options.deadline_from(now);
+        let span = trace::call_span(&prepared);
         let mut call = Call {
             prepared,
             options,
@@ -272,13 +282,15 @@ impl Engine {
             leads: None,
             store: None,
             wait_counted: false,
+            span,
         };
         if self.closed {
             self.metrics.failed(ErrorKind::Shutdown);
+            tracing::debug!(parent: &call.span, "refused: the client is shutting down");
             call.state = State::Finished(Err(Error::shutdown(
                 "the client is shutting down and accepts no new calls",
             )));
-            return self.calls.insert(call);
+            return self.insert(call);
         }
         let cache = &self.config.cache;
         let shareable = call.prepared.is_deterministic() && !call.prepared.is_stream();
@@ -300,12 +312,17 @@ impl Engine {
                     meta.cached = true;
                     meta.attempts = 0;
                     call.state = State::Finished(Ok(hit));
-                    return self.calls.insert(call);
+                    tracing::debug!(parent: &call.span, "answered from the cache");
+                    return self.insert(call);
                 }
                 if cache.coalesce {
                     if self.flights.contains_key(&key) {
                         call.state = State::Following(key);
-                        let id = self.calls.insert(call);
+                        tracing::debug!(
+                            parent: &call.span,
+                            "coalesced: waits for an identical call in flight"
+                        );
+                        let id = self.insert(call);
                         self.metrics.coalesced += 1;
                         if let Some(flight) = self.flights.get_mut(&key) {
                             flight.followers.push(id);
@@ -322,7 +339,10 @@ impl Engine {
             call.state = State::Ready(Permit(()));
         }
         let leads = call.leads;
-        let id = self.calls.insert(call);
+        if !admitted {
+            tracing::debug!(parent: &call.span, "queued for a permit");
+        }
+        let id = self.insert(call);
         if let Some(key) = leads {
             self.flights.insert(
                 key,
@@ -335,6 +355,15 @@ impl Engine {
             self.note_running();
         } else {
             self.scheduler.enqueue(id, priority, now);
+        }
+        id
+    }
+
+    /// Stores a new call and names its span.
+    fn insert(&mut self, call: Call) -> CallId {
+        let id = self.calls.insert(call);
+        if let Some(call) = self.calls.get(id) {
+            trace::name_call(&call.span, id);
         }
         id
     }
@@ -397,6 +426,7 @@ impl Engine {
         });
         let endpoint = call.prepared.endpoint();
         let deadline = call.deadline;
+        let span = call.span.id();
         let group = self.pacing_group(endpoint);
         match self.check_limits(endpoint, now) {
             Ok(()) => {
@@ -409,11 +439,22 @@ impl Engine {
                 }
             }
             Err(Hold::Until(at)) => {
+                let wait = at.saturating_duration_since(now);
                 if deadline.is_some_and(|d| at >= d) {
-                    let error = Error::rate_limited(at.saturating_duration_since(now));
+                    tracing::debug!(
+                        parent: span.clone(),
+                        wait_ms = trace::ms(wait),
+                        "rate limited: the limiter's next slot comes after the call's deadline"
+                    );
+                    let error = Error::rate_limited(wait);
                     self.finish(id, Err(error), now, false);
                     return self.step(id, now);
                 }
+                tracing::debug!(
+                    parent: span.clone(),
+                    wait_ms = trace::ms(wait),
+                    "paced by the rate limiter"
+                );
                 self.join_pacing(id, group, now);
                 match self.pacing[group].peek(now) {
                     Some(first) if first == id => return Step::Wait(at),
@@ -425,6 +466,10 @@ impl Engine {
                 return deadline.map_or(Step::Pending, Step::Wait);
             }
             Err(Hold::Slot) => {
+                tracing::debug!(
+                    parent: span.clone(),
+                    "paced: waits for a rate-limiter slot (concurrency limit)"
+                );
                 self.note_wait(id);
                 if !self.slot_waiters.contains(&id) {
                     self.slot_waiters.push(id);
@@ -434,11 +479,22 @@ impl Engine {
         }
         let mut pass = None;
         if let Some(breakers) = &mut self.breakers {
-            match breakers[endpoint.index()].try_pass(now) {
+            let breaker = &mut breakers[endpoint.index()];
+            let before = breaker.settled_state();
+            let passed = breaker.try_pass(now);
+            trace::breaker_change(endpoint, before, breaker.settled_state());
+            match passed {
                 Ok(granted) => pass = Some(granted),
                 Err(next) => {
                     self.metrics.breaker_rejections += 1;
                     let retry_in = next.map(|at| at.saturating_duration_since(now));
+                    if let Some(call) = self.calls.get(id) {
+                        tracing::debug!(
+                            parent: &call.span,
+                            retry_in_ms = retry_in.map(trace::ms),
+                            "failed fast: the circuit breaker is open"
+                        );
+                    }
                     let error = Error::circuit_open(endpoint.as_str(), retry_in);
                     self.finish(id, Err(error), now, true);
                     return self.step(id, now);
@@ -467,6 +523,7 @@ impl Engine {
             stream: call.prepared.is_stream(),
         };
         self.metrics.attempts += 1;
+        tracing::debug!(parent: &call.span, attempt = call.attempts, "attempt sent");
         if first && let Some(budget) = &mut self.budget {
             budget.on_request(now);
         }
@@ -483,6 +540,16 @@ impl Engine {
             return;
         };
         let body_len = response.body.len();
+        if let State::InFlight(_, out) = &call.state {
+            tracing::debug!(
+                parent: &call.span,
+                attempt = call.attempts,
+                status = response.status.as_u16(),
+                latency_ms = trace::ms(now.saturating_duration_since(out.started)),
+                answer_bytes = body_len,
+                "attempt answered"
+            );
+        }
         let result = decode(
             call.prepared.expect(),
             response.status,
@@ -502,6 +569,13 @@ impl Engine {
                 .and_then(Error::retry_after)
                 .map(|delay| delay.min(longest))
         });
+        if let (Some(Some(delay)), Some(call)) = (throttled, self.calls.get(id)) {
+            tracing::debug!(
+                parent: &call.span,
+                pause_ms = trace::ms(delay),
+                "the server answered 429: the rate limiter pauses for its Retry-After"
+            );
+        }
         self.end_attempt(id, health(&result), throttled, now);
         match result {
             Ok(output) => self.succeed(id, output, body_len, now),
@@ -534,9 +608,16 @@ impl Engine {
             State::InFlight(permit, out) => State::Opening(permit, out, meta),
             other => other,
         });
+        tracing::debug!(
+            parent: &call.span,
+            attempt = call.attempts,
+            status = status.as_u16(),
+            "stream head received"
+        );
         let reader = StreamReader::new(self.config.stream, call.deadline, now)
             .attempt(call.attempts)
-            .redacting(self.config.redact.clone());
+            .redacting(self.config.redact.clone())
+            .traced(call.span.clone());
         Some(reader)
     }
 
@@ -564,7 +645,14 @@ impl Engine {
         ) = (attempt, &mut self.breakers)
         {
             let took = now.saturating_duration_since(started);
-            breakers[endpoint.index()].record(pass, Outcome::Success, took, now);
+            trace::recorded(
+                &mut breakers[endpoint.index()],
+                endpoint,
+                pass,
+                Outcome::Success,
+                took,
+                now,
+            );
         }
     }
 
@@ -608,6 +696,14 @@ impl Engine {
             }
             _ => Outcome::Failure,
         };
+        if let Some(call) = self.calls.get(id) {
+            tracing::debug!(
+                parent: &call.span,
+                attempt = call.attempts,
+                error = %error,
+                "attempt failed below HTTP"
+            );
+        }
         self.end_attempt(id, outcome, None, now);
         self.fail_attempt(id, Error::transport(error), now);
         self.admit_queued(now);
@@ -622,6 +718,7 @@ impl Engine {
         let Some(call) = self.calls.get(id) else {
             return;
         };
+        tracing::debug!(parent: &call.span, attempt = call.attempts, "attempt timed out");
         if call.deadline.is_some_and(|d| now >= d) {
             let error = deadline_error(call.attempts);
             self.finish(id, Err(error), now, false);
@@ -667,7 +764,12 @@ impl Engine {
     /// Stops admitting calls: later submissions fail with [`ErrorKind::Shutdown`]. Calls
     /// already submitted continue.
     pub fn close(&mut self) {
-        self.closed = true;
+        if !std::mem::replace(&mut self.closed, true) {
+            tracing::info!(
+                unfinished = self.unfinished(),
+                "shutting down: new calls are refused, calls in progress go on"
+            );
+        }
     }
 
     /// Whether [`close`](Self::close) was called.
@@ -690,6 +792,12 @@ impl Engine {
             let error = Error::shutdown("cancelled: the client shut down before the call finished")
                 .with_attempts(call.attempts);
             self.finish(id, Err(error), now, false);
+        }
+        if ended > 0 {
+            tracing::info!(
+                ended,
+                "shutdown: the grace period is over, unfinished calls end"
+            );
         }
         ended
     }
@@ -777,8 +885,12 @@ impl Engine {
         {
             call.wait_counted = true;
             self.metrics.limiter_waits += 1;
-            if !std::mem::replace(&mut self.pacing_announced, true) {
-                // Said once: the user can change it (another key, or other rate limits).
+            let tier_default =
+                self.config.limits == LimiterConfig::for_tier(Some(KeyTier::Publishable));
+            if tier_default && !std::mem::replace(&mut self.pacing_announced, true) {
+                // Said once, and only of the publishable key's default limits: the user can
+                // change them (another key, or other rate limits). Limits the user set are
+                // the user's choice, reported per call at `debug`.
                 tracing::warn!(
                     endpoint = call.prepared.endpoint().as_str(),
                     "calls are paced by the client's rate limits; a publishable (pk_) key is \
@@ -940,7 +1052,14 @@ impl Engine {
         };
         if let (Some(pass), Some(breakers)) = (out.pass, &mut self.breakers) {
             let took = now.saturating_duration_since(out.started);
-            breakers[endpoint.index()].record(pass, outcome, took, now);
+            trace::recorded(
+                &mut breakers[endpoint.index()],
+                endpoint,
+                pass,
+                outcome,
+                took,
+                now,
+            );
         }
         self.release_limits(endpoint, throttled, false, now);
     }
@@ -982,10 +1101,39 @@ impl Engine {
             now,
             call.deadline,
         );
-        if let RetryDecision::RetryAfter(delay) = decision
-            && matches!(call.state, State::Ready(_))
-            && self.budget.as_mut().is_none_or(|b| b.try_retry(now))
-        {
+        let retry = match decision {
+            RetryDecision::RetryAfter(delay) if matches!(call.state, State::Ready(_)) => {
+                if self.budget.as_mut().is_none_or(|b| b.try_retry(now)) {
+                    Some(delay)
+                } else {
+                    tracing::debug!(
+                        parent: &call.span,
+                        error = %error,
+                        "not retried: the retry budget is spent"
+                    );
+                    None
+                }
+            }
+            RetryDecision::RetryAfter(_) => None,
+            RetryDecision::GiveUp(reason) => {
+                tracing::debug!(
+                    parent: &call.span,
+                    reason = ?reason,
+                    error = %error,
+                    "not retried"
+                );
+                None
+            }
+        };
+        if let Some(delay) = retry {
+            tracing::debug!(
+                parent: &call.span,
+                attempt = call.attempts,
+                delay_ms = trace::ms(delay),
+                retry_after = error.retry_after() == Some(delay),
+                error = %error,
+                "retrying"
+            );
             call.last_delay = delay;
             let until = crate::time::after(now, delay);
             call.state.morph(|state| match state {
@@ -1041,12 +1189,19 @@ impl Engine {
             };
             self.record_end(endpoint, &shared, now, follower);
             if let Some(call) = self.calls.get_mut(follower) {
+                tracing::debug!(parent: &call.span, "answered by the identical call it followed");
                 call.state = State::Finished(shared);
             }
             self.woken.push(follower);
         }
         self.record_end(endpoint, &result, now, id);
         if let Some(call) = self.calls.get_mut(id) {
+            trace::call_end(
+                &call.span,
+                &result,
+                attempts,
+                now.saturating_duration_since(call.submitted),
+            );
             call.state = State::Finished(result);
         }
         self.woken.push(id);
@@ -1114,7 +1269,14 @@ impl Engine {
                     outcome
                 };
                 let took = now.saturating_duration_since(out.started);
-                breakers[endpoint.index()].record(pass, outcome, took, now);
+                trace::recorded(
+                    &mut breakers[endpoint.index()],
+                    endpoint,
+                    pass,
+                    outcome,
+                    took,
+                    now,
+                );
             }
             self.release_limits(endpoint, None, true, now);
         }

@@ -221,6 +221,12 @@ impl Breaker {
         }
     }
 
+    /// The state as last changed by a call (an open breaker stays open here until a call
+    /// asks to pass after its time is up): what state-change reports compare.
+    pub(crate) fn settled_state(&self) -> BreakerState {
+        self.state
+    }
+
     /// How many times it has opened.
     pub fn times_opened(&self) -> u64 {
         self.opened

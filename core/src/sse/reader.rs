@@ -93,6 +93,10 @@ pub struct StreamReader {
     secret: Option<ApiKey>,
     /// The call's attempts so far, recorded on every error the stream ends with.
     attempts: u32,
+    /// Chunks handed out so far.
+    chunks: u64,
+    /// The call's span, which chunk and end events are reported under.
+    span: tracing::Span,
 }
 
 impl StreamReader {
@@ -108,7 +112,16 @@ impl StreamReader {
             verdict: None,
             secret: None,
             attempts: 0,
+            chunks: 0,
+            span: tracing::Span::none(),
         }
+    }
+
+    /// Reports the stream's chunks (`trace`) and its end (`debug`) under `span`.
+    #[must_use]
+    pub fn traced(mut self, span: tracing::Span) -> Self {
+        self.span = span;
+        self
     }
 
     /// Records `attempts`, the call's attempts including this one, on the stream's errors.
@@ -154,6 +167,8 @@ impl StreamReader {
         match self.decoder.next_chunk() {
             Some(Ok(chunk)) => {
                 self.started = true;
+                self.chunks += 1;
+                tracing::trace!(parent: &self.span, chunk = self.chunks, "stream chunk");
                 return ReadStep::Chunk(chunk);
             }
             Some(Err(error)) => return self.end(Err(error)),
@@ -211,6 +226,15 @@ impl StreamReader {
                 None => error,
             }
         });
+        match &verdict {
+            Ok(()) => tracing::debug!(parent: &self.span, chunks = self.chunks, "stream ended"),
+            Err(error) => tracing::debug!(
+                parent: &self.span,
+                chunks = self.chunks,
+                error = %error,
+                "stream failed"
+            ),
+        }
         self.verdict = Some(verdict.clone());
         ReadStep::End(verdict)
     }

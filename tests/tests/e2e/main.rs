@@ -8,3 +8,4 @@ mod cancellation;
 mod faults;
 mod smol;
 mod tokio_client;
+mod tracing_events;

@@ -1,0 +1,258 @@
+//! What the SDK reports through `tracing`: a call that is retried, paced and finally served
+//! leaves one span and an event for each step, at the documented levels, and never the key.
+//!
+//! A small [`Subscriber`] records spans and events as text; it is installed for the test's
+//! thread only (`set_default`), where the current-thread runtime runs the engine.
+
+use std::fmt::Write as _;
+use std::future::IntoFuture;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use blossom_core::engine::LimiterConfig;
+use blossom_core::policy::RateLimit;
+use blossom_tests::loopback::{Script, Server};
+use blossom_tokio::*;
+use tracing::field::{Field, Visit};
+use tracing::span::{Attributes, Id, Record};
+use tracing::{Event, Level, Metadata, Subscriber};
+
+const KEY: &str = "sk_TracingEventsTracingEventsTrace1";
+
+/// One recorded event: its level, message, fields, and the fields of its parent span.
+#[derive(Debug, Clone)]
+struct Line {
+    level: Level,
+    text: String,
+}
+
+#[derive(Default)]
+struct Recorded {
+    spans: Vec<String>,
+    lines: Vec<Line>,
+}
+
+/// Fields as ` name=value`, strings as they are and everything else by `Debug`.
+struct Fields(String);
+
+impl Visit for Fields {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        let _ = write!(self.0, " {}={value}", field.name());
+    }
+
+    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+        let _ = write!(self.0, " {}={value:?}", field.name());
+    }
+}
+
+#[derive(Clone, Default)]
+struct Capture {
+    record: Arc<Mutex<Recorded>>,
+    next_id: Arc<AtomicU64>,
+}
+
+impl Capture {
+    fn with<T>(&self, f: impl FnOnce(&mut Recorded) -> T) -> T {
+        f(&mut self.record.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    fn span_text(&self, id: &Id) -> String {
+        let index = usize::try_from(id.into_u64() - 1).unwrap();
+        self.with(|r| r.spans.get(index).cloned().unwrap_or_default())
+    }
+
+    fn lines(&self) -> Vec<Line> {
+        self.with(|r| r.lines.clone())
+    }
+}
+
+impl Subscriber for Capture {
+    fn enabled(&self, _: &Metadata<'_>) -> bool {
+        true
+    }
+
+    fn max_level_hint(&self) -> Option<tracing::level_filters::LevelFilter> {
+        Some(tracing::level_filters::LevelFilter::TRACE)
+    }
+
+    fn new_span(&self, span: &Attributes<'_>) -> Id {
+        let mut fields = Fields(span.metadata().name().to_owned());
+        span.record(&mut fields);
+        self.with(|r| r.spans.push(fields.0));
+        Id::from_u64(self.next_id.fetch_add(1, Ordering::Relaxed) + 1)
+    }
+
+    fn record(&self, span: &Id, values: &Record<'_>) {
+        let mut fields = Fields(String::new());
+        values.record(&mut fields);
+        let index = usize::try_from(span.into_u64() - 1).unwrap();
+        self.with(|r| {
+            if let Some(text) = r.spans.get_mut(index) {
+                text.push_str(&fields.0);
+            }
+        });
+    }
+
+    fn record_follows_from(&self, _: &Id, _: &Id) {}
+
+    fn event(&self, event: &Event<'_>) {
+        let mut fields = Fields(String::new());
+        event.record(&mut fields);
+        let parent = event.parent().map(|id| self.span_text(id));
+        let text = format!(
+            "{} {}{} [{}]",
+            event.metadata().level(),
+            event.metadata().target(),
+            fields.0,
+            parent.unwrap_or_default()
+        );
+        let level = *event.metadata().level();
+        self.with(|r| r.lines.push(Line { level, text }));
+    }
+
+    fn enter(&self, _: &Id) {}
+
+    fn exit(&self, _: &Id) {}
+}
+
+fn unavailable() -> Script {
+    let body = r#"{"error":{"code":"UNAVAILABLE","message":"busy"}}"#;
+    Script::new().write(format!(
+        "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    ))
+}
+
+fn find<'a>(lines: &'a [Line], level: Level, parts: &[&str]) -> &'a Line {
+    lines
+        .iter()
+        .find(|line| line.level == level && parts.iter().all(|p| line.text.contains(p)))
+        .unwrap_or_else(|| {
+            let all: Vec<&str> = lines.iter().map(|l| l.text.as_str()).collect();
+            panic!("no {level} event with {parts:?} among:\n{}", all.join("\n"))
+        })
+}
+
+#[tokio::test]
+async fn a_retried_paced_and_served_call_reports_each_step_without_the_key() {
+    let server = Server::start(vec![
+        unavailable(),
+        Script::ok("text/plain; charset=utf-8", "served at last"),
+    ])
+    .unwrap();
+    let mut retry = RetryPolicy::default();
+    retry.base = Duration::from_millis(10);
+    retry.cap = Duration::from_millis(20);
+    // One text call per 300 ms: the retry, due after about 10 ms, waits for the limiter.
+    let mut limits = LimiterConfig::unlimited();
+    limits.per_kind[0] = RateLimit::per_second(1.0 / 0.3, 1);
+    let client = Client::builder()
+        .base_url(&server.base_url())
+        .api_key(KEY)
+        .retry(retry)
+        .rate_limits(limits)
+        .build()
+        .unwrap();
+    let capture = Capture::default();
+    let reply = {
+        let _guard = tracing::subscriber::set_default(capture.clone());
+        client
+            .text(TextRequest::new("a prompt of forty characters, give or take").model("openai"))
+            .await
+            .unwrap()
+    };
+    assert_eq!(reply.text, "served at last");
+    assert_eq!(reply.meta.attempts, 2);
+
+    let lines = capture.lines();
+    let span = "[blossom.call endpoint=text model=openai request_bytes=";
+    let first = find(&lines, Level::DEBUG, &["attempt=1", "attempt sent", span]);
+    assert!(first.text.contains(" id="), "{}", first.text);
+    find(
+        &lines,
+        Level::DEBUG,
+        &["attempt=1", "status=503", "latency_ms=", "attempt answered"],
+    );
+    let retrying = find(&lines, Level::DEBUG, &["retrying", "delay_ms=", span]);
+    assert!(
+        retrying.text.contains("retry_after=false"),
+        "{}",
+        retrying.text
+    );
+    find(
+        &lines,
+        Level::DEBUG,
+        &["paced by the rate limiter", "wait_ms="],
+    );
+    find(&lines, Level::DEBUG, &["attempt=2", "attempt sent"]);
+    find(
+        &lines,
+        Level::DEBUG,
+        &["attempt=2", "status=200", "attempt answered"],
+    );
+    find(
+        &lines,
+        Level::DEBUG,
+        &["call succeeded", "attempts=2", "answer_len=14"],
+    );
+    // The order is the order things happened in.
+    let position = |needle: &str| lines.iter().position(|l| l.text.contains(needle)).unwrap();
+    assert!(position("status=503") < position("retrying"));
+    assert!(position("retrying") < position("paced by the rate limiter"));
+    assert!(position("paced by the rate limiter") < position("status=200"));
+    assert!(position("status=200") < position("call succeeded"));
+    // Nothing is shown at `warn` for one retried call, and the key is nowhere; the prompt
+    // only as a length.
+    let texts: Vec<&str> = lines.iter().map(|l| l.text.as_str()).collect();
+    assert!(!texts.iter().any(|t| t.contains(KEY)), "{texts:#?}");
+    assert!(
+        !texts.iter().any(|t| t.contains("forty characters")),
+        "{texts:#?}"
+    );
+    assert!(
+        lines
+            .iter()
+            .all(|l| l.level != Level::WARN && l.level != Level::ERROR),
+        "{texts:#?}"
+    );
+}
+
+#[tokio::test]
+async fn cache_hits_coalesced_calls_and_shutdown_are_reported() {
+    let server = Server::start(vec![Script::ok("text/plain; charset=utf-8", "once")]).unwrap();
+    let client = Client::builder()
+        .base_url(&server.base_url())
+        .api_key(KEY)
+        .build()
+        .unwrap();
+    let capture = Capture::default();
+    {
+        let _guard = tracing::subscriber::set_default(capture.clone());
+        let request = || TextRequest::new("same").seed(3);
+        let (a, b) = tokio::join!(
+            client.text(request()).into_future(),
+            client.text(request()).into_future()
+        );
+        assert_eq!(a.unwrap().text, "once");
+        assert_eq!(b.unwrap().text, "once");
+        let cached = client.text(request()).await.unwrap();
+        assert!(cached.meta.cached);
+        client.shutdown(Duration::from_secs(1)).await;
+    }
+    assert_eq!(server.requests(), 1);
+    let lines = capture.lines();
+    find(
+        &lines,
+        Level::DEBUG,
+        &["coalesced: waits for an identical call"],
+    );
+    find(
+        &lines,
+        Level::DEBUG,
+        &["answered by the identical call it followed"],
+    );
+    find(&lines, Level::DEBUG, &["answered from the cache"]);
+    find(&lines, Level::INFO, &["shutting down"]);
+}
