@@ -4,12 +4,14 @@ use std::io::{self, Write as _};
 use std::path::Path;
 
 use blossom_tokio::{
-    AudioFormat, CallOptions, ChatAccumulator, ChatCompletion, ChatRequest, Client, ImageQuality,
-    ImageRequest, Media, ModelKind, SaveMedia as _, SpeechRequest, StreamExt as _, TextRequest,
+    AudioFormat, CallOptions, ChatAccumulator, ChatCompletion, ChatRequest, Client, ErrorKind,
+    ImageQuality, ImageRequest, Media, ModelKind, Safe, SaveMedia as _, SpeechRequest,
+    StreamExt as _, TextRequest,
 };
 
 use crate::args::{
-    ChatArgs, ImageArgs, ModelsArgs, ModelsKind, Quality, SpeakArgs, SpeechFormat, TextArgs,
+    ChatArgs, ImageArgs, ModelsArgs, ModelsKind, Quality, SafeLevel, SpeakArgs, SpeechFormat,
+    TextArgs,
 };
 use crate::failure::Failure;
 
@@ -24,6 +26,10 @@ pub(crate) async fn text(
     request.system = args.system;
     request.json = args.json;
     let reply = client.text(request).options(options).await?;
+    if reply.text.trim().is_empty() {
+        eprintln!("blossom: the answer has no text");
+        return Ok(());
+    }
     let mut out = io::stdout().lock();
     writeln!(out, "{}", reply.text.trim_end())?;
     Ok(())
@@ -122,8 +128,41 @@ pub(crate) async fn image(
         Quality::Hd => ImageQuality::Hd,
     });
     request.reference_images = args.references;
+    request.safe = args.safe.map(|level| match level {
+        SafeLevel::Off => Safe::off(),
+        SafeLevel::Standard => Safe::standard(),
+        SafeLevel::Nsfw => Safe::nsfw(),
+        SafeLevel::All => Safe::all(),
+    });
+    request.private = args.private.then_some(true);
+    request.nofeed = args.nofeed.then_some(true);
+    request.bypass_server_cache = args.no_cache;
+    request.negative_prompt = args.negative_prompt;
+    request.nologo = args.nologo.then_some(true);
+    request.guidance_scale = args.guidance_scale;
     let image = client.image(request).options(options).await?;
-    save(&image, &args.output)
+    if let Some(warning) = extension_mismatch(&image, &args.output) {
+        eprintln!("blossom: {warning}");
+    }
+    save(&image, &args.output, args.call.quiet)
+}
+
+/// What to say when the file name's extension names another image type than the bytes
+/// are: the bytes are saved as they came (the file name is the user's), with a note.
+fn extension_mismatch(media: &Media, output: &Path) -> Option<String> {
+    let format = media.format?;
+    let given = output.extension()?.to_str()?.to_ascii_lowercase();
+    let known = ["jpg", "jpeg", "png", "webp", "gif", "svg"];
+    let actual = format.extension();
+    let same = given == actual || (given == "jpeg" && actual == "jpg");
+    if same || !known.contains(&given.as_str()) {
+        return None;
+    }
+    Some(format!(
+        "the server sent {} bytes but {} says .{given}; saved as is (a .{actual} name would match)",
+        actual.to_ascii_uppercase(),
+        output.display()
+    ))
 }
 
 pub(crate) async fn speak(
@@ -131,10 +170,11 @@ pub(crate) async fn speak(
     options: CallOptions,
     args: SpeakArgs,
 ) -> Result<(), Failure> {
+    let format = speech_format(args.format, &args.output).map_err(Failure::Usage)?;
     let mut request = SpeechRequest::new(args.text.join(" "));
     request.voice = args.voice;
     request.model = args.model;
-    request.format = args.format.map(|f| match f {
+    request.format = format.map(|f| match f {
         SpeechFormat::Mp3 => AudioFormat::Mp3,
         SpeechFormat::Wav => AudioFormat::Wav,
         SpeechFormat::Flac => AudioFormat::Flac,
@@ -143,7 +183,47 @@ pub(crate) async fn speak(
         SpeechFormat::Pcm => AudioFormat::Pcm,
     });
     let audio = client.speech(request).options(options).await?;
-    save(&audio, &args.output)
+    save(&audio, &args.output, args.call.quiet)
+}
+
+/// The speech format: `--format` when given, else the one the output file's extension names
+/// (`None`: the service's default). A `--format` the extension contradicts is an error: the
+/// file would hold one format under another's name.
+fn speech_format(
+    explicit: Option<SpeechFormat>,
+    output: &Path,
+) -> Result<Option<SpeechFormat>, String> {
+    let by_extension = output.extension().and_then(|e| e.to_str()).and_then(|e| {
+        match e.to_ascii_lowercase().as_str() {
+            "mp3" => Some(SpeechFormat::Mp3),
+            "wav" => Some(SpeechFormat::Wav),
+            "flac" => Some(SpeechFormat::Flac),
+            "opus" | "ogg" => Some(SpeechFormat::Opus),
+            "aac" => Some(SpeechFormat::Aac),
+            "pcm" | "raw" => Some(SpeechFormat::Pcm),
+            _ => None,
+        }
+    });
+    match (explicit, by_extension) {
+        (Some(explicit), Some(named)) if explicit != named => Err(format!(
+            "--format {} contradicts the output file {}: drop --format or change the extension",
+            format_name(explicit),
+            output.display()
+        )),
+        (Some(explicit), _) => Ok(Some(explicit)),
+        (None, named) => Ok(named),
+    }
+}
+
+fn format_name(format: SpeechFormat) -> &'static str {
+    match format {
+        SpeechFormat::Mp3 => "mp3",
+        SpeechFormat::Wav => "wav",
+        SpeechFormat::Flac => "flac",
+        SpeechFormat::Opus => "opus",
+        SpeechFormat::Aac => "aac",
+        SpeechFormat::Pcm => "pcm",
+    }
 }
 
 pub(crate) async fn models(
@@ -157,7 +237,19 @@ pub(crate) async fn models(
         ModelsKind::Audio => ModelKind::Audio,
         ModelsKind::Openai => ModelKind::OpenAi,
     };
-    let list = client.model_list(kind).options(options).await?;
+    let list = match client.model_list(kind).options(options).await {
+        Ok(list) => list,
+        Err(error)
+            if error.kind() == ErrorKind::Api
+                && error.status().map(|s| s.as_u16()) == Some(404) =>
+        {
+            return Err(Failure::Call(format!(
+                "the server has no model list at {} ({error}); another --kind may be served",
+                kind.path()
+            )));
+        }
+        Err(error) => return Err(error.into()),
+    };
     let mut out = io::stdout().lock();
     if args.json {
         serde_json::to_writer_pretty(&mut out, &list.models).map_err(io::Error::from)?;
@@ -179,8 +271,9 @@ pub(crate) async fn models(
     Ok(())
 }
 
-/// Writes media to a file (atomically) or to standard output, and says what it wrote on stderr.
-fn save(media: &Media, output: &Path) -> Result<(), Failure> {
+/// Writes media to a file (atomically) or to standard output, and says what it wrote on stderr
+/// (unless `quiet`).
+fn save(media: &Media, output: &Path, quiet: bool) -> Result<(), Failure> {
     if output == Path::new("-") {
         let mut out = io::stdout().lock();
         out.write_all(&media.bytes)?;
@@ -193,6 +286,9 @@ fn save(media: &Media, output: &Path) -> Result<(), Failure> {
             format!("{}: {e}", output.display()),
         ))
     })?;
+    if quiet {
+        return Ok(());
+    }
     let mut err = io::stderr().lock();
     writeln!(
         err,

@@ -12,6 +12,8 @@ pub(crate) enum Failure {
     Sdk(Error),
     /// Writing output failed.
     Io(io::Error),
+    /// A call that failed, with what the command adds to the SDK's error.
+    Call(String),
     /// A usage or configuration problem found by the command itself (a file that cannot
     /// be opened, an output that would be overwritten).
     Usage(String),
@@ -38,6 +40,10 @@ impl Failure {
             Self::Io(error) if error.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
             Self::Io(error) => {
                 eprintln!("blossom: {error}");
+                ExitCode::from(1)
+            }
+            Self::Call(message) => {
+                eprintln!("blossom: {message}");
                 ExitCode::from(1)
             }
             Self::Usage(message) => {

@@ -24,11 +24,12 @@ mod commands;
 mod failure;
 #[doc(hidden)]
 pub mod fuzz;
+mod logging;
 
 use std::process::ExitCode;
 
 use blossom_emulator::{DEMO_SECRET_KEY, Emulator, EmulatorConfig};
-use blossom_tokio::{CallOptions, Client, Error};
+use blossom_tokio::{CallOptions, Client, Error, RetryPolicy};
 use clap::Parser as _;
 
 use args::{Cli, Command};
@@ -37,6 +38,12 @@ use failure::Failure;
 /// Runs the `blossom` command with the process's arguments; returns its exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Command::Completions(args) = &cli.command {
+        let mut command = <Cli as clap::CommandFactory>::command();
+        clap_complete::generate(args.shell, &mut command, "blossom", &mut std::io::stdout());
+        return ExitCode::SUCCESS;
+    }
+    logging::init(cli.verbose);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -60,6 +67,7 @@ async fn run(cli: Cli) -> Result<ExitCode, Failure> {
         emulator,
         emulator_faults,
         timeout,
+        verbose: _,
         command,
     } = cli;
     if let Command::Emulator(args) = command {
@@ -103,9 +111,19 @@ async fn run(cli: Cli) -> Result<ExitCode, Failure> {
     }
     let result = match command {
         Command::Batch(args) => batch::run(builder, args, timeout).await,
-        command => one_call(builder.build()?, options, command)
-            .await
-            .map(|()| ExitCode::SUCCESS),
+        command => match command.call_args() {
+            Some(call) => {
+                if let Some(retries) = call.retries {
+                    let mut retry = RetryPolicy::default();
+                    retry.max_retries = retries;
+                    builder = builder.retry(retry);
+                }
+                one_call(builder.build()?, options, command)
+                    .await
+                    .map(|()| ExitCode::SUCCESS)
+            }
+            None => Ok(ExitCode::SUCCESS),
+        },
     };
     if let Some(server) = local {
         server.shutdown().await;
@@ -120,7 +138,7 @@ async fn one_call(client: Client, options: CallOptions, command: Command) -> Res
         Command::Image(args) => commands::image(&client, options, args).await,
         Command::Speak(args) => commands::speak(&client, options, args).await,
         Command::Models(args) => commands::models(&client, options, args).await,
-        Command::Emulator(_) | Command::Batch(_) => Ok(()),
+        Command::Emulator(_) | Command::Batch(_) | Command::Completions(_) => Ok(()),
     }
 }
 

@@ -8,6 +8,7 @@
 
 mod batch;
 mod commands;
+mod conventions;
 mod fuzz_corpus;
 mod secrets;
 mod streams;

@@ -16,12 +16,13 @@ use serde_json::Value;
 /// A well-formed secret key (the emulator accepts any).
 pub(crate) const KEY: &str = "sk_BatchTestsBatchTestsBatchTests01";
 
-/// `blossom` with no key or base URL from the environment.
+/// `blossom` with no key, base URL or log filter from the environment.
 pub(crate) fn blossom() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_blossom"));
     command
         .env_remove("POLLINATIONS_API_KEY")
-        .env_remove("POLLINATIONS_BASE_URL");
+        .env_remove("POLLINATIONS_BASE_URL")
+        .env_remove("RUST_LOG");
     command
 }
 
