@@ -68,6 +68,9 @@ fn build_examples() -> &'static Result<(), String> {
             .args([
                 "build",
                 "--examples",
+                // For the examples that need it (21_prometheus).
+                "--features",
+                "metrics",
                 "--profile",
                 &profile,
                 "--manifest-path",
@@ -215,4 +218,5 @@ examples! {
     graceful_shutdown => "18_graceful_shutdown",
     testing_with_the_emulator => "19_testing_with_the_emulator",
     metrics => "20_metrics",
+    prometheus => "21_prometheus",
 }

@@ -46,6 +46,7 @@
 //! ```
 
 mod config;
+pub mod export;
 mod slots;
 mod trace;
 
@@ -229,6 +230,7 @@ pub struct Engine {
 impl Engine {
     /// A new engine.
     pub fn new(config: EngineConfig) -> Self {
+        export::describe();
         Self {
             calls: Slots::default(),
             scheduler: Scheduler::new(config.scheduler.clone()),
@@ -286,6 +288,11 @@ impl Engine {
         };
         if self.closed {
             self.metrics.failed(ErrorKind::Shutdown);
+            export::call_ended(
+                call.prepared.endpoint(),
+                ErrorKind::Shutdown.as_str(),
+                Duration::ZERO,
+            );
             tracing::debug!(parent: &call.span, "refused: the client is shutting down");
             call.state = State::Finished(Err(Error::shutdown(
                 "the client is shutting down and accepts no new calls",
@@ -306,6 +313,8 @@ impl Engine {
                 {
                     self.metrics.cache_hits += 1;
                     self.metrics.succeeded += 1;
+                    export::count(export::CACHE_HITS_TOTAL, call.prepared.endpoint());
+                    export::call_ended(call.prepared.endpoint(), "ok", Duration::ZERO);
                     self.metrics
                         .latency(call.prepared.endpoint(), Duration::ZERO);
                     let meta = hit.meta_mut();
@@ -317,6 +326,7 @@ impl Engine {
                 }
                 if cache.coalesce {
                     if self.flights.contains_key(&key) {
+                        let endpoint = call.prepared.endpoint();
                         call.state = State::Following(key);
                         tracing::debug!(
                             parent: &call.span,
@@ -324,6 +334,7 @@ impl Engine {
                         );
                         let id = self.insert(call);
                         self.metrics.coalesced += 1;
+                        export::count(export::COALESCED_TOTAL, endpoint);
                         if let Some(flight) = self.flights.get_mut(&key) {
                             flight.followers.push(id);
                         }
@@ -356,6 +367,7 @@ impl Engine {
         } else {
             self.scheduler.enqueue(id, priority, now);
         }
+        export::occupancy(self.scheduler.running(), self.scheduler.queued());
         id
     }
 
@@ -487,6 +499,7 @@ impl Engine {
                 Ok(granted) => pass = Some(granted),
                 Err(next) => {
                     self.metrics.breaker_rejections += 1;
+                    export::count(export::BREAKER_REJECTIONS_TOTAL, endpoint);
                     let retry_in = next.map(|at| at.saturating_duration_since(now));
                     if let Some(call) = self.calls.get(id) {
                         tracing::debug!(
@@ -523,6 +536,7 @@ impl Engine {
             stream: call.prepared.is_stream(),
         };
         self.metrics.attempts += 1;
+        export::count(export::ATTEMPTS_TOTAL, endpoint);
         tracing::debug!(parent: &call.span, attempt = call.attempts, "attempt sent");
         if first && let Some(budget) = &mut self.budget {
             budget.on_request(now);
@@ -541,11 +555,13 @@ impl Engine {
         };
         let body_len = response.body.len();
         if let State::InFlight(_, out) = &call.state {
+            let took = now.saturating_duration_since(out.started);
+            export::answered(call.prepared.endpoint(), response.status.as_u16(), took);
             tracing::debug!(
                 parent: &call.span,
                 attempt = call.attempts,
                 status = response.status.as_u16(),
-                latency_ms = trace::ms(now.saturating_duration_since(out.started)),
+                latency_ms = trace::ms(took),
                 answer_bytes = body_len,
                 "attempt answered"
             );
@@ -570,6 +586,7 @@ impl Engine {
                 .map(|delay| delay.min(longest))
         });
         if let (Some(Some(delay)), Some(call)) = (throttled, self.calls.get(id)) {
+            export::count(export::THROTTLED_TOTAL, call.prepared.endpoint());
             tracing::debug!(
                 parent: &call.span,
                 pause_ms = trace::ms(delay),
@@ -608,6 +625,10 @@ impl Engine {
             State::InFlight(permit, out) => State::Opening(permit, out, meta),
             other => other,
         });
+        if let State::InFlight(_, out) = &call.state {
+            let took = now.saturating_duration_since(out.started);
+            export::answered(call.prepared.endpoint(), status.as_u16(), took);
+        }
         tracing::debug!(
             parent: &call.span,
             attempt = call.attempts,
@@ -743,6 +764,7 @@ impl Engine {
         };
         if !matches!(call.state, State::Finished(_)) {
             self.metrics.cancelled += 1;
+            export::count(export::CANCELLED_TOTAL, call.prepared.endpoint());
             self.release(id, now, false, Outcome::Ignored);
         }
         self.calls.remove(id);
@@ -885,6 +907,7 @@ impl Engine {
         {
             call.wait_counted = true;
             self.metrics.limiter_waits += 1;
+            export::count(export::LIMITER_WAITS_TOTAL, call.prepared.endpoint());
             let tier_default =
                 self.config.limits == LimiterConfig::for_tier(Some(KeyTier::Publishable));
             if tier_default && !std::mem::replace(&mut self.pacing_announced, true) {
@@ -1141,6 +1164,7 @@ impl Engine {
                 other => other,
             });
             self.metrics.retried += 1;
+            export::count(export::RETRIES_TOTAL, call.prepared.endpoint());
             return;
         }
         let error = error.with_attempts(call.attempts);
@@ -1215,12 +1239,19 @@ impl Engine {
         id: CallId,
     ) {
         let submitted = self.calls.get(id).map_or(now, |c| c.submitted);
-        self.metrics
-            .latency(endpoint, now.saturating_duration_since(submitted));
-        match result {
-            Ok(Output::Stream(_)) | Ok(_) => self.metrics.succeeded += 1,
-            Err(error) => self.metrics.failed(error.kind()),
-        }
+        let took = now.saturating_duration_since(submitted);
+        self.metrics.latency(endpoint, took);
+        let outcome = match result {
+            Ok(_) => {
+                self.metrics.succeeded += 1;
+                "ok"
+            }
+            Err(error) => {
+                self.metrics.failed(error.kind());
+                error.kind().as_str()
+            }
+        };
+        export::call_ended(endpoint, outcome, took);
     }
 
     /// Frees what a call holds, as its state says: its queue or line place, its attempt's
@@ -1333,6 +1364,7 @@ impl Engine {
             self.note_running();
             self.woken.push(next);
         }
+        export::occupancy(self.scheduler.running(), self.scheduler.queued());
     }
 }
 

@@ -55,6 +55,7 @@ pub(super) fn breaker_change(endpoint: EndpointKind, before: BreakerState, after
     if std::mem::discriminant(&before) == std::mem::discriminant(&after) {
         return;
     }
+    super::export::breaker(endpoint, after);
     tracing::info!(
         endpoint = endpoint.as_str(),
         from = breaker_state_name(before),

@@ -6,6 +6,7 @@ mod abandoned_connections;
 mod blocking;
 mod cancellation;
 mod faults;
+mod metrics_export;
 mod smol;
 mod tokio_client;
 mod tracing_events;
