@@ -1,6 +1,6 @@
 //! Streaming a chat answer token by token.
 //!
-//! PATTERNS row 1 (one simple request), in its streamed form: `client.chat_stream(request)`
+//! docs/PATTERNS.md row 1 (one simple request), in its streamed form: `client.chat_stream(request)`
 //! gives a `Stream` of chunks, each delivered as soon as its server-sent event arrives;
 //! nothing waits for the whole answer. Dropping the stream closes the connection.
 //!

@@ -1,6 +1,6 @@
 //! One simple request: text, chat and an image.
 //!
-//! PATTERNS row 1. The SDK feature: `client.text(prompt)`, `client.chat(request)` and
+//! docs/PATTERNS.md row 1. The SDK feature: `client.text(prompt)`, `client.chat(request)` and
 //! `client.image(request)`, each one `.await` away, with retries, limits and timeouts
 //! already applied by the client.
 //!

@@ -1,6 +1,6 @@
 //! Many requests at once: ten requests take the time of one, not ten.
 //!
-//! PATTERNS row 2. The SDK feature: a call is a plain future and the client is
+//! docs/PATTERNS.md row 2. The SDK feature: a call is a plain future and the client is
 //! `Clone + Send + Sync`, so the usual future combinators (`join_all`, `tokio::join!`,
 //! `tokio::spawn`) run calls side by side over one connection pool and one engine. (For many
 //! requests with a limit, see `03_batch_with_limit`.)

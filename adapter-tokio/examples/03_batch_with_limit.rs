@@ -1,6 +1,6 @@
 //! A batch with a concurrency limit: the semaphore pattern, built in.
 //!
-//! PATTERNS row 3. The SDK feature: `client.batch(requests).concurrency(n).run()` takes
+//! docs/PATTERNS.md row 3. The SDK feature: `client.batch(requests).concurrency(n).run()` takes
 //! requests lazily from any iterator, keeps at most `n` in flight, and yields
 //! `(index, result)` as each finishes; `.on_progress(..)` reports running totals.
 //!

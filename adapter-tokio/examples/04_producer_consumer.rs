@@ -1,6 +1,6 @@
 //! Producer/consumer with a fixed number of workers.
 //!
-//! PATTERNS row 4. The SDK feature: `client.worker_pool(n)` starts `n` workers fed by a
+//! docs/PATTERNS.md row 4. The SDK feature: `client.worker_pool(n)` starts `n` workers fed by a
 //! bounded queue. The `Submitter` waits while the queue is full (back-pressure on the
 //! producer); `PoolResults` yields `(ticket, result)` and ends once every submitter is dropped
 //! and the queue is drained.

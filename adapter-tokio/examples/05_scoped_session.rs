@@ -1,6 +1,6 @@
 //! A scoped session that always cleans up and reports how long it ran.
 //!
-//! PATTERNS row 5 (Python's `async with session:`). The SDK feature: the client itself.
+//! docs/PATTERNS.md row 5 (Python's `async with session:`). The SDK feature: the client itself.
 //! Run the session's work as one future, then `client.shutdown(grace)` on every path
 //! (success or error): it stops admitting calls, lets unfinished ones finish within the
 //! grace period and returns a `ShutdownReport`; `client.metrics()` tells what the session

@@ -1,6 +1,6 @@
 //! Prompts arriving from an async generator.
 //!
-//! PATTERNS row 6. The SDK feature: `client.batch_stream(stream)` accepts any `Stream` of
+//! docs/PATTERNS.md row 6. The SDK feature: `client.batch_stream(stream)` accepts any `Stream` of
 //! requests (a generator, a channel, lines of a file being read) and takes from it lazily:
 //! a request is sent as soon as it arrives and a slot is free, without waiting for the
 //! source to end, and the source is never read further ahead than the concurrency.

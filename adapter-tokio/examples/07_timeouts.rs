@@ -1,6 +1,6 @@
 //! Timeouts per request and across a batch.
 //!
-//! PATTERNS row 7. The SDK feature: per-call `.timeout(d)` and `.deadline(instant)`, which
+//! docs/PATTERNS.md row 7. The SDK feature: per-call `.timeout(d)` and `.deadline(instant)`, which
 //! bound the whole call (queueing, pacing, every attempt and every backoff), and the same
 //! options for every call of a batch with `.options(CallOptions::default().deadline(..))`.
 //! A retry that would end past the deadline is not attempted.

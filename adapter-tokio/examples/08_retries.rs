@@ -1,6 +1,6 @@
 //! Retries with exponential backoff, jitter, `Retry-After` and a retry budget.
 //!
-//! PATTERNS row 8. The SDK feature: the client's `RetryPolicy` (set with `.retry(..)` on the
+//! docs/PATTERNS.md row 8. The SDK feature: the client's `RetryPolicy` (set with `.retry(..)` on the
 //! builder, or per call) retries what a retry can fix (429, 5xx, resets) after
 //! `min(cap, base·2ⁿ)` randomised by jitter, never sooner than the server's `Retry-After`;
 //! the retry budget (`.retry_budget(..)`, on by default) caps retries at a share of the

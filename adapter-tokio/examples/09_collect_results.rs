@@ -1,6 +1,6 @@
 //! Collecting the successes and failures of many tasks.
 //!
-//! PATTERNS row 9 (Python's `gather(..., return_exceptions=True)`). The SDK feature: a
+//! docs/PATTERNS.md row 9 (Python's `gather(..., return_exceptions=True)`). The SDK feature: a
 //! batch yields `(index, Result)` for every input, in input order with `.ordered(true)`;
 //! one failure never stops the others, and each error says what happened
 //! (`kind()`, `status()`, `code()`, `attempts()`).

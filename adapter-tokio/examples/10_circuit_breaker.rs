@@ -1,6 +1,6 @@
 //! A circuit breaker: stop hammering a failing service, fail fast, recover by itself.
 //!
-//! PATTERNS row 10. The SDK feature: a breaker per endpoint kind, configured with
+//! docs/PATTERNS.md row 10. The SDK feature: a breaker per endpoint kind, configured with
 //! `.circuit_breaker(Some(BreakerConfig))` (on by default: 50 % failures over the last 50
 //! calls). While open, calls fail at once with `ErrorKind::CircuitOpen` and
 //! `retry_after()` says when the next probe goes through; a successful probe closes it.

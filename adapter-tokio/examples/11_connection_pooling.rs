@@ -1,6 +1,6 @@
 //! Connection pooling: many calls, a few connections, reused.
 //!
-//! PATTERNS row 11. The SDK feature: each client owns one connection pool (keep-alive,
+//! docs/PATTERNS.md row 11. The SDK feature: each client owns one connection pool (keep-alive,
 //! HTTP/2 where the server offers it over TLS); `.max_connections(n)` is how many idle
 //! connections it keeps for reuse and `.max_concurrent(n)` how many calls run at once (and so
 //! how many connections can be busy). Build one client and share it; a client per call pays

@@ -1,6 +1,6 @@
 //! Rate limiting on the client, before the server has to say 429.
 //!
-//! PATTERNS row 12. The SDK feature: a GCRA limiter per endpoint kind plus one shared by all
+//! docs/PATTERNS.md row 12. The SDK feature: a GCRA limiter per endpoint kind plus one shared by all
 //! generations, set with `.rate_limits(LimiterConfig)`; `RateLimit::per_second(rate, burst)`
 //! paces, `RateLimit::concurrency(n)` caps calls in flight ("one generation at a time" on
 //! the free tier). The defaults follow the key's tier; server 429s slow the pace down

@@ -1,6 +1,6 @@
 //! Request batching: collect calls for a short window, then send them together.
 //!
-//! PATTERNS row 13. The service has no batch endpoint, so "sending together" means one
+//! docs/PATTERNS.md row 13. The service has no batch endpoint, so "sending together" means one
 //! `client.batch(window)` per window: the window's calls run side by side under one
 //! concurrency limit (and identical calls in flight share one request, by the client's
 //! coalescing). This program is the collecting part: callers put a request and a reply

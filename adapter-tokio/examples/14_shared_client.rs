@@ -1,6 +1,6 @@
 //! One pooled client shared by many tasks.
 //!
-//! PATTERNS row 14. The SDK feature: `Client` is `Clone + Send + Sync` and cloning it is
+//! docs/PATTERNS.md row 14. The SDK feature: `Client` is `Clone + Send + Sync` and cloning it is
 //! one reference count: every clone shares the same connection pool and the same engine,
 //! so limits, breakers, the cache and metrics are client-wide, not per task. Clone it into
 //! each task; never build one per task.

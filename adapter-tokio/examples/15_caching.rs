@@ -1,6 +1,6 @@
 //! Caching results with a time to live, and single-flight for identical calls.
 //!
-//! PATTERNS row 15. The SDK feature: the client's response cache (`.cache(CacheConfig)`:
+//! docs/PATTERNS.md row 15. The SDK feature: the client's response cache (`.cache(CacheConfig)`:
 //! an LRU bounded in bytes, with a TTL) answers repeated deterministic requests (a fixed
 //! seed, or temperature 0) without the network, and identical calls in flight at the same
 //! time share one request (coalescing). Keys hash the whole request, never the API key.

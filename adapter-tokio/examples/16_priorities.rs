@@ -1,6 +1,6 @@
 //! Prioritised requests: urgent calls overtake queued ones.
 //!
-//! PATTERNS row 16. The SDK feature: `.priority(Priority::…)` on any call (or for a whole
+//! docs/PATTERNS.md row 16. The SDK feature: `.priority(Priority::…)` on any call (or for a whole
 //! batch via `CallOptions`). When the client is at its concurrency limit, queued calls get
 //! the next free permit by class (critical, high, normal, low), first come first served
 //! within a class. Aging (`.priority_aging(d)`, default 2 s) raises a waiting call one class

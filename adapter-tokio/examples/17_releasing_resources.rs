@@ -1,6 +1,6 @@
 //! Releasing resources on every path: success, error, timeout, cancellation, a dropped stream.
 //!
-//! PATTERNS row 17. The SDK feature: there is nothing to close by hand. Every call frees
+//! docs/PATTERNS.md row 17. The SDK feature: there is nothing to close by hand. Every call frees
 //! its permit and connection when it ends, however it ends: dropping a call's future or a
 //! stream cancels it (the connection is closed, the permit returns to the queue), and
 //! `client.shutdown(grace)` ends whatever is left. This program runs with a single permit,

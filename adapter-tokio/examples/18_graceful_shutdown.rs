@@ -1,6 +1,6 @@
 //! Graceful shutdown on Ctrl-C (SIGINT).
 //!
-//! PATTERNS row 18. The SDK feature: `client.run_until(work, stop, grace)` drives the
+//! docs/PATTERNS.md row 18. The SDK feature: `client.run_until(work, stop, grace)` drives the
 //! program's work until `stop` resolves (Ctrl-C), then shuts the client down: no new calls
 //! are admitted (they fail with `ErrorKind::Shutdown`), calls in flight get `grace` to
 //! finish while `work` keeps running, and the rest are cancelled. It returns `work`'s output

@@ -1,6 +1,6 @@
 //! Testing code that uses the SDK: the emulator in-process, seeded, with forced faults.
 //!
-//! PATTERNS row 19. The SDK feature: `blossom-emulator`, a real local Pollinations server
+//! docs/PATTERNS.md row 19. The SDK feature: `blossom-emulator`, a real local Pollinations server
 //! (add it as a dev-dependency). A test starts it on an ephemeral port, points a client at
 //! it, forces the faults it wants (`set_faults("503=1")`) and checks what reached the
 //! server (`stats()`). Same seed, same answers. In a project, each check below is a

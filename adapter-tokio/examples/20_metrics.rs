@@ -1,6 +1,6 @@
 //! Performance monitoring: totals, success rate, concurrency, latency percentiles.
 //!
-//! PATTERNS row 20. The SDK feature: `client.metrics()` returns a `MetricsSnapshot` at any
+//! docs/PATTERNS.md row 20. The SDK feature: `client.metrics()` returns a `MetricsSnapshot` at any
 //! moment, cheap enough to read on every progress tick: calls submitted, succeeded and
 //! failed by kind, attempts and retries, cache hits, breaker states, calls in flight and the
 //! peak, and latency percentiles per endpoint kind.

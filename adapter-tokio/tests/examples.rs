@@ -1,6 +1,6 @@
 //! Runs every program in `examples/` and checks that it exits with status 0.
 //!
-//! Each example starts its own emulator, demonstrates one pattern of PATTERNS.md and exits
+//! Each example starts its own emulator, demonstrates one pattern of docs/PATTERNS.md and exits
 //! non-zero when what it demonstrates did not happen, so these tests keep the documentation
 //! honest. The list is explicit: an example that goes missing fails its test.
 //!

@@ -3,7 +3,7 @@
 //! every answer built once at start as `Bytes` and handed out by reference count.
 //!
 //! Routes (lenient, so that other clients, whose paths differ a little, get answers too):
-//! - `GET` of a path ending in `/models`: a model list (PROTOCOL §7; `/v1/models` as an
+//! - `GET` of a path ending in `/models`: a model list (docs/PROTOCOL.md §7; `/v1/models` as an
 //!   OpenAI list, the others as an array of model infos);
 //! - `GET` of any other path containing `image`: a fixed 200 KB JPEG-looking body;
 //! - any other `GET`: a short plain-text answer (the `/text/{prompt}` endpoint);
@@ -227,7 +227,7 @@ impl Answers {
     }
 }
 
-/// A chat completion as PROTOCOL §3 shows it.
+/// A chat completion as docs/PROTOCOL.md §3 shows it.
 fn chat_completion() -> Vec<u8> {
     json!({
         "id": "pllns_blossom_load_0001",
@@ -308,7 +308,7 @@ fn push_event(out: &mut Vec<u8>, data: &str) {
     out.extend_from_slice(b"\n\n");
 }
 
-/// `GET /v1/models` (PROTOCOL §7).
+/// `GET /v1/models` (docs/PROTOCOL.md §7).
 fn models_openai() -> Vec<u8> {
     json!({"object": "list", "data": [
         {"id": "openai", "object": "model", "created": 1_767_225_600_000_u64,
@@ -324,7 +324,7 @@ fn models_openai() -> Vec<u8> {
     .into_bytes()
 }
 
-/// `GET /text/models`, `/image/models`, `/audio/models` (PROTOCOL §7).
+/// `GET /text/models`, `/image/models`, `/audio/models` (docs/PROTOCOL.md §7).
 fn models_array() -> Vec<u8> {
     json!([
         {"name": "openai", "aliases": ["gpt-5-nano"], "description": "OpenAI GPT-5 Nano",

@@ -1,4 +1,4 @@
-//! The runtime seam: what an async executor must provide (ARCHITECTURE §2, hyper's `rt`).
+//! The runtime seam: what an async executor must provide (docs/ARCHITECTURE.md §2, hyper's `rt`).
 
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};

@@ -8,7 +8,7 @@ use std::fmt;
 
 use crate::error::Error;
 
-/// The kind of key, read from its prefix (PROTOCOL §2).
+/// The kind of key, read from its prefix (docs/PROTOCOL.md §2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum KeyTier {

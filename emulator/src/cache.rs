@@ -1,4 +1,4 @@
-//! The server-side answer cache (PROTOCOL §9).
+//! The server-side answer cache (docs/PROTOCOL.md §9).
 //!
 //! Key: method, path, the query sorted and minus `key`, `no-cache` and `nofeed`, and the
 //! canonical JSON body minus `key`. The key is kept whole (no hash collisions possible);

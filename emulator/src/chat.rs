@@ -66,7 +66,7 @@ pub(crate) fn content_seed(app: &AppState, chat: &ChatRequest) -> u64 {
         .finish()
 }
 
-/// Validates the `Pollinations-Safe` header (PROTOCOL §6).
+/// Validates the `Pollinations-Safe` header (docs/PROTOCOL.md §6).
 ///
 /// Fails with 400 for an unknown token.
 pub(crate) fn check_safe_header(headers: &HeaderMap) -> Result<(), ApiError> {

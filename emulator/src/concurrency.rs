@@ -1,4 +1,4 @@
-//! "One generation at a time" (PROTOCOL §6): with
+//! "One generation at a time" (docs/PROTOCOL.md §6): with
 //! [`EmulatorConfig::concurrency_limit`](crate::EmulatorConfig::concurrency_limit) set, a
 //! key that already has that many generations in progress is answered 429
 //! `{"error":"concurrency_limit_exceeded","message":"…"}` with `Retry-After: 1`, like the

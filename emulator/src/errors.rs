@@ -1,4 +1,4 @@
-//! The service's error envelope (PROTOCOL §5) and the validation error collector.
+//! The service's error envelope (docs/PROTOCOL.md §5) and the validation error collector.
 //!
 //! Every error the emulator answers, except the `pk_` rate-limit body (its own shape, see
 //! [`crate::ratelimit`]), is

@@ -1,5 +1,5 @@
 //! `GET /image/{prompt}` (and the legacy `GET /prompt/{prompt}`): a real JPEG, or an RGBA
-//! PNG with `transparent=true`, of exactly the requested size (PROTOCOL §8).
+//! PNG with `transparent=true`, of exactly the requested size (docs/PROTOCOL.md §8).
 
 use std::sync::Arc;
 

@@ -130,7 +130,7 @@ fn form_decode(raw: &str) -> String {
     percent_decode_str(&spaced).decode_utf8_lossy().into_owned()
 }
 
-/// Checks a `safe` value (PROTOCOL §6): empty, `true`, `false`, or a comma list of
+/// Checks a `safe` value (docs/PROTOCOL.md §6): empty, `true`, `false`, or a comma list of
 /// `privacy`, `secrets`, `sexual`, `violence`, `shield`, `nsfw`. Returns the message for
 /// the first unknown token.
 pub(crate) fn check_safe(value: &str) -> Result<(), String> {

@@ -21,7 +21,7 @@ use crate::errors::ApiError;
 use crate::ratelimit;
 use crate::state::AppState;
 
-/// The request body limit (PROTOCOL §3): 20 MiB.
+/// The request body limit (docs/PROTOCOL.md §3): 20 MiB.
 pub(crate) const BODY_LIMIT: usize = 20 * 1024 * 1024;
 
 /// `Cache-Control` of every cacheable answer, hit or miss.

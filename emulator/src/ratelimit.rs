@@ -1,4 +1,4 @@
-//! Publishable-key pacing (PROTOCOL §6): one token bucket per `pk_` key.
+//! Publishable-key pacing (docs/PROTOCOL.md §6): one token bucket per `pk_` key.
 //!
 //! A generation that reaches the generator costs one token; a cache hit costs nothing;
 //! `sk_` keys are never limited. An empty bucket answers 429 with `Retry-After` (whole

@@ -1,4 +1,4 @@
-//! Server-sent events (PROTOCOL §4): a chat reply as `chat.completion.chunk` events, and a
+//! Server-sent events (docs/PROTOCOL.md §4): a chat reply as `chat.completion.chunk` events, and a
 //! streaming body that writes one frame per event, pausing `stream_chunk_delay` between
 //! events.
 //!

@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 
 use super::lenient;
 
-/// One category of the service's safety filter (PROTOCOL §6).
+/// One category of the service's safety filter (docs/PROTOCOL.md §6).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[non_exhaustive]
 pub enum SafeCategory {

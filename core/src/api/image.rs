@@ -1,4 +1,4 @@
-//! Image generation: `GET /image/{prompt}?…` (PROTOCOL §8).
+//! Image generation: `GET /image/{prompt}?…` (docs/PROTOCOL.md §8).
 
 use crate::api::common::Safe;
 use crate::api::validate;

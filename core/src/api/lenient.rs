@@ -1,4 +1,4 @@
-//! Deserialisers that accept the loose shapes servers really send (PROTOCOL §3, §7):
+//! Deserialisers that accept the loose shapes servers really send (docs/PROTOCOL.md §3, §7):
 //! numbers as integers, floats or numeric strings, and `null` wherever a value may be absent.
 
 use serde::de::{self, IgnoredAny, Visitor};

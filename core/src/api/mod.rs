@@ -1,4 +1,4 @@
-//! Typed requests and answers for every endpoint of PROTOCOL §1.
+//! Typed requests and answers for every endpoint of docs/PROTOCOL.md §1.
 //!
 //! Requests are built with setters and checked by `validate()` before anything is sent; the
 //! client calls it for you. Answers decode leniently: unknown fields are ignored, nullable

@@ -1,4 +1,4 @@
-//! Model lists: `GET /v1/models`, `/text/models`, `/image/models`, `/audio/models` (PROTOCOL §7).
+//! Model lists: `GET /v1/models`, `/text/models`, `/image/models`, `/audio/models` (docs/PROTOCOL.md §7).
 //!
 //! Three shapes are decoded: the OpenAI list object (`{"object":"list","data":[…]}`), an array
 //! of model-info objects, and the old array of plain names. The list is fetched, never assumed.

@@ -13,7 +13,7 @@ use crate::api::{
 use crate::config::ClientConfig;
 use crate::error::Error;
 
-/// The largest request body the service accepts (PROTOCOL §3).
+/// The largest request body the service accepts (docs/PROTOCOL.md §3).
 pub const MAX_REQUEST_BODY: usize = 20 * 1024 * 1024;
 
 const JSON: HeaderValue = HeaderValue::from_static("application/json");

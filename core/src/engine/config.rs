@@ -30,7 +30,7 @@ impl LimiterConfig {
         }
     }
 
-    /// Defaults that match the service for a key tier (PROTOCOL §6). Only what the service is
+    /// Defaults that match the service for a key tier (docs/PROTOCOL.md §6). Only what the service is
     /// known to limit is paced: publishable (`pk_`) keys share 1 generation per second with a
     /// burst of 10 (the service's budget is in pollen, so 429s then tune the pace) and 5 model
     /// lists per second. Secret keys, keys of other shapes (gateways' `sk-…`) and no key are

@@ -1,4 +1,4 @@
-//! The engine: client-wide state and the per-call state machine (ARCHITECTURE §2).
+//! The engine: client-wide state and the per-call state machine (docs/ARCHITECTURE.md §2).
 //!
 //! A call is submitted once and then driven by a loop that asks [`Engine::poll`] what to do
 //! and reports what happened with `on_*` methods. The engine does no IO and reads no clock:

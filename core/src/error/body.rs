@@ -1,4 +1,4 @@
-//! Decoding HTTP error answers, whatever shape their body has (PROTOCOL §5).
+//! Decoding HTTP error answers, whatever shape their body has (docs/PROTOCOL.md §5).
 //!
 //! Shapes handled: the service's envelope (`{"status","success":false,"error":{"code",
 //! "message","details":{"fieldErrors","formErrors"}}}`), the publishable-key 429
@@ -116,7 +116,7 @@ pub(crate) fn api_error(
     }
 }
 
-/// Whether an answer with this status could succeed if sent again (PROTOCOL §5), with the
+/// Whether an answer with this status could succeed if sent again (docs/PROTOCOL.md §5), with the
 /// server's `x-should-retry` header taking precedence and quota codes never retried.
 pub(crate) fn status_is_retryable(
     status: StatusCode,

@@ -1,4 +1,4 @@
-//! Table tests: every error body shape of PROTOCOL §5, and the secret-scrubbing rule.
+//! Table tests: every error body shape of docs/PROTOCOL.md §5, and the secret-scrubbing rule.
 
 use std::time::Duration;
 

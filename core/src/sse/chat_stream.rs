@@ -1,6 +1,6 @@
 //! The chat layer over SSE: `data:` payloads → [`ChatChunk`]s, `[DONE]`, in-stream errors.
 //!
-//! Rules (PROTOCOL §4): `[DONE]` ends the stream; a JSON object with an `error` key (or an
+//! Rules (docs/PROTOCOL.md §4): `[DONE]` ends the stream; a JSON object with an `error` key (or an
 //! event named `error`) is a typed [`ErrorKind::Stream`](crate::ErrorKind::Stream) error; a
 //! JSON object with `choices` (or `usage`) is a chunk; any other JSON (heartbeats) and any
 //! non-JSON payload (keep-alives) is skipped. A body that ends before `[DONE]` is truncated:
@@ -124,7 +124,7 @@ impl ChatStreamDecoder {
                 return Some(Err(Error::stream_event(None, data.to_owned())));
             }
             // Starts like JSON but does not parse: a broken chunk. Skipping it would hand the
-            // caller an answer with a hole in it as a success (PROTOCOL §4).
+            // caller an answer with a hole in it as a success (docs/PROTOCOL.md §4).
             Err(error) if data.starts_with(['{', '[']) => {
                 return Some(Err(Error::stream(format!(
                     "a stream chunk is not valid JSON ({error}): the answer would be incomplete"

@@ -1,4 +1,4 @@
-//! Incremental Server-Sent-Events decoder (PROTOCOL §4).
+//! Incremental Server-Sent-Events decoder (docs/PROTOCOL.md §4).
 //!
 //! [`SseDecoder`] turns the raw bytes of a `text/event-stream` body into [`SseEvent`]s
 //! following the WHATWG "event stream interpretation" rules, not the habits of one server:

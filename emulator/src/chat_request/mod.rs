@@ -1,4 +1,4 @@
-//! The chat-completions body (PROTOCOL §3): validation like the service, into a typed
+//! The chat-completions body (docs/PROTOCOL.md §3): validation like the service, into a typed
 //! request the reply generator reads.
 //!
 //! Every problem is collected before answering, as zod does: one 400 envelope whose

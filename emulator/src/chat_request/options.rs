@@ -43,7 +43,7 @@ pub(super) fn stop(obj: &Map<String, Value>, v: &mut Validation) -> Vec<String> 
     }
 }
 
-/// `safe`: a boolean or the tokens of PROTOCOL §6.
+/// `safe`: a boolean or the tokens of docs/PROTOCOL.md §6.
 pub(super) fn safe(obj: &Map<String, Value>, v: &mut Validation) {
     match present(obj, "safe") {
         None | Some(Value::Bool(_)) => {}

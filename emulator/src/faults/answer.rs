@@ -1,4 +1,4 @@
-//! The answers of injected status faults, as the service sends them (PROTOCOL §5): the
+//! The answers of injected status faults, as the service sends them (docs/PROTOCOL.md §5): the
 //! JSON error envelope with the status's code, or for 520–530 an HTML page from the CDN
 //! edge. A 429 always carries `Retry-After` (1 s unless `retry_after` says otherwise), a
 //! 503 only when `retry_after` is given; both as whole seconds rounded up, plus

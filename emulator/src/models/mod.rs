@@ -1,4 +1,4 @@
-//! The model catalogue (PROTOCOL §7) and the public model-list routes.
+//! The model catalogue (docs/PROTOCOL.md §7) and the public model-list routes.
 //!
 //! Clients must fetch the list, never hard-code it; [`catalogue`] holds the entries.
 

@@ -1,4 +1,4 @@
-//! Streamed chat chunks (`chat.completion.chunk`, PROTOCOL §4).
+//! Streamed chat chunks (`chat.completion.chunk`, docs/PROTOCOL.md §4).
 
 use serde::Deserialize;
 use serde_json::Value;

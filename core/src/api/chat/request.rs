@@ -1,4 +1,4 @@
-//! The chat-completions request (`POST /v1/chat/completions`, PROTOCOL §3).
+//! The chat-completions request (`POST /v1/chat/completions`, docs/PROTOCOL.md §3).
 
 use std::collections::BTreeMap;
 
@@ -433,7 +433,7 @@ impl ChatRequest {
         self.seed.is_some_and(|s| s >= 0) || self.temperature == Some(0.0)
     }
 
-    /// Checks everything PROTOCOL §3 constrains, before anything is sent.
+    /// Checks everything docs/PROTOCOL.md §3 constrains, before anything is sent.
     ///
     /// # Errors
     /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) naming the first bad field.

@@ -1,4 +1,4 @@
-//! The chat-completions answer, decoded leniently (PROTOCOL §3).
+//! The chat-completions answer, decoded leniently (docs/PROTOCOL.md §3).
 
 use std::time::SystemTime;
 
