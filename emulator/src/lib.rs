@@ -21,7 +21,9 @@
 //! - **Real media**: images are decodable JPEGs (or RGBA PNGs with `transparent=true`) of
 //!   exactly the requested size; speech is real WAV, PCM, FLAC, or MP3 frames.
 //! - **Chat features**: streaming with per-event frames (and an optional pause between
-//!   events), tool calls (streamed as argument fragments), JSON mode and `json_schema`
+//!   events), tool calls (streamed as argument fragments) whenever the last user message
+//!   needs an offered tool (it names the tool, or a word of its name such as `weather` for
+//!   `get_weather`) under `auto`, and always under `required`; JSON mode and `json_schema`
 //!   answers that validate, reasoning text, audio output.
 //! - **Service rules**: keys (401 without one; `pk_` keys paced by a token bucket answering
 //!   429 with `Retry-After`), validation with the service's error envelope and field

@@ -176,8 +176,10 @@ pub(crate) fn compose(req: &ChatRequest, seed: u64, unique: u64) -> Reply {
 }
 
 /// The tools the assistant calls: none after a tool result or with `tool_choice: "none"`;
-/// the named one; for `required` the mentioned ones or else the first; for `auto` the ones
-/// whose name the last user message mentions. One only unless `parallel_tool_calls`.
+/// the named one; for `auto` the ones the last user message needs (see [`needs`]); for
+/// `required` those, or else the first. One only unless `parallel_tool_calls`. So a test
+/// double answers like a model would: "What's the weather in Paris?" with a `get_weather`
+/// tool offered gets a call to it, under `auto` as under `required`.
 pub(crate) fn choose_tools<'a>(req: &'a ChatRequest, last_user: &str) -> Vec<&'a Tool> {
     let after_tool_result = req
         .messages
@@ -189,14 +191,7 @@ pub(crate) fn choose_tools<'a>(req: &'a ChatRequest, last_user: &str) -> Vec<&'a
         return Vec::new();
     }
     let said = last_user.to_lowercase();
-    let mentioned: Vec<&Tool> = req
-        .tools
-        .iter()
-        .filter(|t| {
-            let name = t.name.to_lowercase();
-            said.contains(&name) || said.contains(&name.replace(['_', '-'], " "))
-        })
-        .collect();
+    let mentioned: Vec<&Tool> = req.tools.iter().filter(|t| needs(&said, &t.name)).collect();
     let mut chosen = match &req.tool_choice {
         ToolChoice::None => Vec::new(),
         ToolChoice::Named(name) => req
@@ -212,6 +207,56 @@ pub(crate) fn choose_tools<'a>(req: &'a ChatRequest, last_user: &str) -> Vec<&'a
         chosen.truncate(1);
     }
     chosen
+}
+
+/// Words of a tool's name that say nothing of what it is about.
+const GENERIC_WORDS: [&str; 16] = [
+    "get", "set", "fetch", "find", "list", "make", "create", "run", "call", "lookup", "look",
+    "search", "query", "current", "tool", "function",
+];
+
+/// Whether a user message (lowercase) needs the tool called `name`: it names the tool
+/// (`get_weather`, `get weather`), or uses a word of its name that says what the tool is
+/// about (`weather` in "what's the weather in Paris?"; not `get`).
+fn needs(said: &str, name: &str) -> bool {
+    let lower = name.to_lowercase();
+    if said.contains(&lower) || said.contains(&lower.replace(['_', '-'], " ")) {
+        return true;
+    }
+    let words: Vec<&str> = said
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect();
+    name_words(name)
+        .iter()
+        .filter(|w| w.len() >= 3 && !GENERIC_WORDS.contains(&w.as_str()))
+        .any(|w| {
+            words
+                .iter()
+                .any(|said| said == w || said.strip_suffix('s') == Some(w.as_str()))
+        })
+}
+
+/// The words of a tool name in snake, kebab or camel case, lowercase.
+fn name_words(name: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut previous_lower = false;
+    for c in name.chars() {
+        if !c.is_alphanumeric() {
+            words.push(std::mem::take(&mut word));
+            previous_lower = false;
+            continue;
+        }
+        if c.is_uppercase() && previous_lower {
+            words.push(std::mem::take(&mut word));
+        }
+        previous_lower = c.is_lowercase();
+        word.extend(c.to_lowercase());
+    }
+    words.push(word);
+    words.retain(|w| !w.is_empty());
+    words
 }
 
 fn reasoning(req: &ChatRequest, echo: &str, rng: &mut Rng) -> Option<String> {
@@ -438,6 +483,19 @@ mod tests {
         let args: Value = serde_json::from_str(&r.tool_calls[0].arguments).unwrap();
         assert!(args["city"].is_string());
         assert!(ask("hello", json!("auto")).tool_calls.is_empty());
+        // A request that needs a tool gets a call to it without naming it.
+        let needed = ask("What's the weather in Paris today?", json!("auto"));
+        assert_eq!(needed.tool_calls[0].name, "get_weather");
+        assert_eq!(
+            ask("What time is it in Tokyo?", json!("auto")).tool_calls[0].name,
+            "get_time"
+        );
+        assert_eq!(
+            ask("weathers please", json!("required")).tool_calls[0].name,
+            "get_weather"
+        );
+        // A generic word of the name ("get") is not a need.
+        assert!(ask("get me a poem", json!("auto")).tool_calls.is_empty());
         assert_eq!(
             ask("hello", json!("required")).tool_calls[0].name,
             "get_weather"
@@ -457,6 +515,15 @@ mod tests {
         );
         assert!(after.tool_calls.is_empty());
         assert!(after.content.unwrap().contains("sunny"));
+    }
+
+    #[test]
+    fn tool_names_split_into_words() {
+        assert_eq!(name_words("get_weather"), ["get", "weather"]);
+        assert_eq!(name_words("getCurrentTime"), ["get", "current", "time"]);
+        assert_eq!(name_words("stock-price"), ["stock", "price"]);
+        assert!(needs("what's the stock price of acme?", "getStockPrice"));
+        assert!(!needs("tell me a story", "getStockPrice"));
     }
 
     #[test]
