@@ -285,3 +285,27 @@ fn a_missing_model_list_says_which_path_was_tried() {
     assert!(err.contains("no model list at /audio/models"), "{err}");
     assert_eq!(err.lines().count(), 1, "{err}");
 }
+
+#[test]
+fn an_empty_text_answer_is_reported_not_printed_as_an_empty_line() {
+    let server = blossom_tests::loopback::Server::start(vec![blossom_tests::loopback::Script::ok(
+        "text/plain; charset=utf-8",
+        "",
+    )])
+    .unwrap();
+    let output = blossom(&[
+        "--base-url",
+        &server.base_url(),
+        "--api-key",
+        KEY,
+        "text",
+        "say nothing",
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(stdout(&output), "");
+    assert!(
+        stderr(&output).contains("the answer has no text"),
+        "{}",
+        stderr(&output)
+    );
+}
