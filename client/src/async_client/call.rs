@@ -14,9 +14,9 @@ use crate::cell::{EndGuard, StreamControl};
 use crate::request::{FromOutput, mismatch};
 use crate::runtime::Runtime;
 use crate::signal::AsyncSignal;
-use crate::transport::read_body;
+use crate::transport::{HttpResponse, read_body};
 use blossom_core::codec::{Output, Prepared};
-use blossom_core::engine::{Attempt, CallId, CallOptions, RawResponse, Step};
+use blossom_core::engine::{CallId, CallOptions, RawResponse, Step};
 use blossom_core::error::{Error, TransportError};
 use blossom_core::policy::{Priority, RetryPolicy};
 
@@ -97,8 +97,8 @@ impl<R: Runtime, T: FromOutput> IntoFuture for Call<R, T> {
 
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(async move {
-            let prepared = self.prepared?;
-            match execute(&self.inner, prepared, self.options).await? {
+            let (id, signal) = submit(&self.inner, self.prepared?, self.options);
+            match execute(&self.inner, id, signal).await? {
                 Executed::Output(output) => T::from_output(output),
                 // Dropping the stream ends its call.
                 Executed::Stream(open) => Err(mismatch(&Output::Stream(open.meta))),
@@ -175,7 +175,8 @@ impl<R: Runtime> IntoFuture for StreamCall<R> {
             ..
         } = self.inner;
         Box::pin(async move {
-            match execute(&inner, prepared?, options).await? {
+            let (id, signal) = submit(&inner, prepared?, options);
+            match execute(&inner, id, signal).await? {
                 Executed::Stream(open) => Ok(ChatStream::new(*open, inner.runtime.clone())),
                 Executed::Output(other) => Err(mismatch(&other)),
             }
@@ -204,18 +205,32 @@ impl<R: Runtime> Drop for CancelOnDrop<'_, R> {
     }
 }
 
-/// Drives one call to its end: ask the engine, perform, sleep, repeat.
-async fn execute<R: Runtime>(
-    inner: &Arc<Inner<R>>,
+/// Submits a call to the engine and registers the signal that wakes its driver.
+fn submit<R: Runtime>(
+    inner: &Inner<R>,
     prepared: Prepared,
     options: CallOptions,
+) -> (CallId, Arc<AsyncSignal>) {
+    let mut engine = inner.engine();
+    let id = engine.submit(prepared, options, inner.now());
+    let signal = engine.register(id);
+    (id, signal)
+}
+
+/// What the driver does next for a call, once the engine's step is taken apart (so that the
+/// step, which may hold a whole request or answer, is not kept across an `.await`).
+enum Next<'a> {
+    Send(Sending<'a>),
+    Wait(Instant),
+    Pending,
+}
+
+/// Drives one submitted call to its end: ask the engine, perform, sleep, repeat.
+async fn execute<R: Runtime>(
+    inner: &Arc<Inner<R>>,
+    id: CallId,
+    signal: Arc<AsyncSignal>,
 ) -> Result<Executed, Error> {
-    let (id, signal) = {
-        let mut engine = inner.engine();
-        let id = engine.submit(prepared, options, inner.now());
-        let signal = engine.register(id);
-        (id, signal)
-    };
     let mut guard = CancelOnDrop {
         inner,
         id,
@@ -223,34 +238,48 @@ async fn execute<R: Runtime>(
     };
     let mut opened = None;
     loop {
-        let step = inner.engine().poll(id, inner.now());
-        match step {
-            Step::Send(attempt) => opened = perform(inner, id, attempt, &signal).await,
-            Step::Wait(until) => {
+        let next = {
+            let step = inner.engine().poll(id, inner.now());
+            match step {
+                // The transport's future is made before the attempt is awaited, so that the
+                // call's future holds that (a box) rather than the request: small futures
+                // are cheap to create and move, and one is made for every call.
+                Step::Send(attempt) => Next::Send(Sending {
+                    future: inner.transport.send(attempt.request),
+                    deadline: attempt.deadline,
+                    stream: attempt.stream,
+                }),
+                Step::Wait(until) => Next::Wait(until),
+                Step::Pending => Next::Pending,
+                Step::Stream(meta) => {
+                    let Some(opened) = opened.take() else {
+                        // The engine opened a stream this loop did not read: a bug, reported
+                        // (the guard cancels the call) rather than hung.
+                        return Err(mismatch(&Output::Stream(meta)));
+                    };
+                    guard.armed = false;
+                    let control: Arc<dyn StreamControl> = inner.clone();
+                    return Ok(Executed::Stream(Box::new(OpenStream {
+                        meta,
+                        opened,
+                        signal,
+                        guard: EndGuard::new(control, id),
+                    })));
+                }
+                Step::Done(result) => {
+                    guard.armed = false;
+                    inner.engine().unregister(id);
+                    return result.map(Executed::Output);
+                }
+            }
+        };
+        match next {
+            Next::Send(sending) => opened = perform(inner, id, sending, &signal).await,
+            Next::Wait(until) => {
                 let sleep = pin!(inner.runtime.sleep_until(until));
                 select(sleep, pin!(signal.wait())).await;
             }
-            Step::Pending => signal.wait().await,
-            Step::Stream(meta) => {
-                let Some(opened) = opened.take() else {
-                    // The engine opened a stream this loop did not read: a bug, reported
-                    // (the guard cancels the call) rather than hung.
-                    return Err(mismatch(&Output::Stream(meta)));
-                };
-                guard.armed = false;
-                let control: Arc<dyn StreamControl> = inner.clone();
-                return Ok(Executed::Stream(Box::new(OpenStream {
-                    meta,
-                    opened,
-                    signal,
-                    guard: EndGuard::new(control, id),
-                })));
-            }
-            Step::Done(result) => {
-                guard.armed = false;
-                inner.engine().unregister(id);
-                return result.map(Executed::Output);
-            }
+            Next::Pending => signal.wait().await,
         }
     }
 }
@@ -265,29 +294,46 @@ enum Exchange {
     Abandoned,
 }
 
+/// An attempt whose request is on its way: the transport's future, and what the engine
+/// said about the attempt.
+struct Sending<'a> {
+    future: Pin<Box<dyn Future<Output = Result<HttpResponse, TransportError>> + Send + 'a>>,
+    deadline: Option<Instant>,
+    stream: bool,
+}
+
 /// Performs one attempt (for a stream: up to its first event), racing it against the
 /// attempt's deadline and against the call's signal (the engine may end the call meanwhile,
 /// at shutdown), and reports the outcome. Returns a stream that opened.
 async fn perform<R: Runtime>(
     inner: &Inner<R>,
     id: CallId,
-    attempt: Attempt,
+    sending: Sending<'_>,
     signal: &AsyncSignal,
 ) -> Option<Box<Opened>> {
+    let Sending {
+        future,
+        deadline,
+        stream,
+    } = sending;
     let exchange = async {
-        let response = match inner.transport.send(attempt.request).await {
+        let response = match future.await {
             Ok(response) => response,
             Err(error) => return Exchange::Failed(error),
         };
-        if attempt.stream && response.status.is_success() {
-            let reader =
-                inner
-                    .engine()
-                    .on_stream_head(id, response.status, &response.headers, inner.now());
-            let Some(reader) = reader else {
-                return Exchange::Abandoned;
+        if stream && response.status.is_success() {
+            let head = (response.status, &response.headers);
+            // Boxed, and the reader moved into it at once: reading up to the first event
+            // holds the reader and its decoder (about 2 KB), which the calls that do not
+            // stream should not carry.
+            let opening = match inner
+                .engine()
+                .on_stream_head(id, head.0, head.1, inner.now())
+            {
+                Some(reader) => Box::pin(open(response.body, reader, &inner.runtime)),
+                None => return Exchange::Abandoned,
             };
-            return match open(response.body, reader, &inner.runtime).await {
+            return match opening.await {
                 Ok(opened) => Exchange::Opened(opened),
                 Err(error) => Exchange::StreamFailed(error),
             };
@@ -303,7 +349,7 @@ async fn perform<R: Runtime>(
         }
     };
     let mut exchange = pin!(exchange);
-    let mut timer = pin!(sleep_until(&inner.runtime, attempt.deadline));
+    let mut timer = pin!(sleep_until(&inner.runtime, deadline));
     let outcome = loop {
         let ended = pin!(signal.wait());
         match select(exchange.as_mut(), select(timer.as_mut(), ended)).await {
