@@ -195,8 +195,17 @@ impl Script {
 
     /// A whole `200 OK` response with a `Content-Length` body of `content_type`.
     pub fn ok(content_type: &str, body: impl AsRef<[u8]>) -> Self {
+        Self::answer(200, content_type, body)
+    }
+
+    /// A whole response of `status` with a `Content-Length` body of `content_type`.
+    pub fn answer(status: u16, content_type: &str, body: impl AsRef<[u8]>) -> Self {
         Self::new()
-            .write(response_head(200, content_type, Some(body.as_ref().len())))
+            .write(response_head(
+                status,
+                content_type,
+                Some(body.as_ref().len()),
+            ))
             .write(body)
     }
 }

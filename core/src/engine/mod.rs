@@ -657,23 +657,8 @@ impl Engine {
             }
             other => other,
         });
-        if let (
-            Some(Out {
-                pass: Some(pass),
-                started,
-            }),
-            Some(breakers),
-        ) = (attempt, &mut self.breakers)
-        {
-            let took = now.saturating_duration_since(started);
-            trace::recorded(
-                &mut breakers[endpoint.index()],
-                endpoint,
-                pass,
-                Outcome::Success,
-                took,
-                now,
-            );
+        if let Some(out) = attempt {
+            self.record_breaker(endpoint, &out, Outcome::Success, now);
         }
     }
 
@@ -1049,6 +1034,28 @@ impl Engine {
         }
     }
 
+    /// Feeds an attempt's outcome, and how long it took, to its endpoint's breaker (when
+    /// breakers are on and the attempt was let through by one).
+    fn record_breaker(
+        &mut self,
+        endpoint: EndpointKind,
+        out: &Out,
+        outcome: Outcome,
+        now: Instant,
+    ) {
+        if let (Some(pass), Some(breakers)) = (out.pass, &mut self.breakers) {
+            let took = now.saturating_duration_since(out.started);
+            trace::recorded(
+                &mut breakers[endpoint.index()],
+                endpoint,
+                pass,
+                outcome,
+                took,
+                now,
+            );
+        }
+    }
+
     /// Ends the attempt in flight: feeds its outcome to the breaker and returns the limiter's
     /// tokens (with the server's 429 delay, if any). The call keeps its permit.
     fn end_attempt(
@@ -1073,17 +1080,7 @@ impl Engine {
         let Some(out) = attempt else {
             return;
         };
-        if let (Some(pass), Some(breakers)) = (out.pass, &mut self.breakers) {
-            let took = now.saturating_duration_since(out.started);
-            trace::recorded(
-                &mut breakers[endpoint.index()],
-                endpoint,
-                pass,
-                outcome,
-                took,
-                now,
-            );
-        }
+        self.record_breaker(endpoint, &out, outcome, now);
         self.release_limits(endpoint, throttled, false, now);
     }
 
@@ -1293,22 +1290,12 @@ impl Engine {
             }
         };
         if let Some(out) = attempt {
-            if let (Some(pass), Some(breakers)) = (out.pass, &mut self.breakers) {
-                let outcome = if outcome == Outcome::Success {
-                    Outcome::Ignored
-                } else {
-                    outcome
-                };
-                let took = now.saturating_duration_since(out.started);
-                trace::recorded(
-                    &mut breakers[endpoint.index()],
-                    endpoint,
-                    pass,
-                    outcome,
-                    took,
-                    now,
-                );
-            }
+            let outcome = if outcome == Outcome::Success {
+                Outcome::Ignored
+            } else {
+                outcome
+            };
+            self.record_breaker(endpoint, &out, outcome, now);
             self.release_limits(endpoint, None, true, now);
         }
         if streaming {

@@ -9,4 +9,3 @@ mod faults;
 mod metrics_export;
 mod smol;
 mod tokio_client;
-mod tracing_events;

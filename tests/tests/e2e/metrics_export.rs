@@ -11,15 +11,6 @@ use blossom_tests::loopback::{Script, Server};
 use blossom_tokio::*;
 use metrics_util::debugging::{DebugValue, DebuggingRecorder};
 
-fn unavailable() -> Script {
-    let body = r#"{"error":{"code":"UNAVAILABLE","message":"busy"}}"#;
-    Script::new().write(format!(
-        "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n\
-         Content-Length: {}\r\n\r\n{body}",
-        body.len()
-    ))
-}
-
 /// A series: its name, its labels and its value.
 type Series = (String, Vec<(String, String)>, DebugValue);
 
@@ -43,7 +34,7 @@ fn value<'a>(
 #[test]
 fn a_retried_call_and_a_cache_hit_are_published() {
     let server = Server::start(vec![
-        unavailable(),
+        Script::answer(503, "application/json", r#"{"error":{"message":"busy"}}"#),
         Script::ok("text/plain; charset=utf-8", "served"),
     ])
     .unwrap();
