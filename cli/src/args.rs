@@ -261,7 +261,7 @@ pub(crate) struct SpeakArgs {
     pub(crate) call: CallArgs,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[derive(Debug, Clone, Copy, ValueEnum)]
 pub(crate) enum SpeechFormat {
     Mp3,
     Wav,

@@ -174,14 +174,7 @@ pub(crate) async fn speak(
     let mut request = SpeechRequest::new(args.text.join(" "));
     request.voice = args.voice;
     request.model = args.model;
-    request.format = format.map(|f| match f {
-        SpeechFormat::Mp3 => AudioFormat::Mp3,
-        SpeechFormat::Wav => AudioFormat::Wav,
-        SpeechFormat::Flac => AudioFormat::Flac,
-        SpeechFormat::Opus => AudioFormat::Opus,
-        SpeechFormat::Aac => AudioFormat::Aac,
-        SpeechFormat::Pcm => AudioFormat::Pcm,
-    });
+    request.format = format;
     let audio = client.speech(request).options(options).await?;
     save(&audio, &args.output, args.call.quiet)
 }
@@ -192,37 +185,34 @@ pub(crate) async fn speak(
 fn speech_format(
     explicit: Option<SpeechFormat>,
     output: &Path,
-) -> Result<Option<SpeechFormat>, String> {
+) -> Result<Option<AudioFormat>, String> {
+    let explicit = explicit.map(|f| match f {
+        SpeechFormat::Mp3 => AudioFormat::Mp3,
+        SpeechFormat::Wav => AudioFormat::Wav,
+        SpeechFormat::Flac => AudioFormat::Flac,
+        SpeechFormat::Opus => AudioFormat::Opus,
+        SpeechFormat::Aac => AudioFormat::Aac,
+        SpeechFormat::Pcm => AudioFormat::Pcm,
+    });
     let by_extension = output.extension().and_then(|e| e.to_str()).and_then(|e| {
         match e.to_ascii_lowercase().as_str() {
-            "mp3" => Some(SpeechFormat::Mp3),
-            "wav" => Some(SpeechFormat::Wav),
-            "flac" => Some(SpeechFormat::Flac),
-            "opus" | "ogg" => Some(SpeechFormat::Opus),
-            "aac" => Some(SpeechFormat::Aac),
-            "pcm" | "raw" => Some(SpeechFormat::Pcm),
+            "mp3" => Some(AudioFormat::Mp3),
+            "wav" => Some(AudioFormat::Wav),
+            "flac" => Some(AudioFormat::Flac),
+            "opus" | "ogg" => Some(AudioFormat::Opus),
+            "aac" => Some(AudioFormat::Aac),
+            "pcm" | "raw" => Some(AudioFormat::Pcm),
             _ => None,
         }
     });
     match (explicit, by_extension) {
         (Some(explicit), Some(named)) if explicit != named => Err(format!(
             "--format {} contradicts the output file {}: drop --format or change the extension",
-            format_name(explicit),
+            explicit.as_str(),
             output.display()
         )),
         (Some(explicit), _) => Ok(Some(explicit)),
         (None, named) => Ok(named),
-    }
-}
-
-fn format_name(format: SpeechFormat) -> &'static str {
-    match format {
-        SpeechFormat::Mp3 => "mp3",
-        SpeechFormat::Wav => "wav",
-        SpeechFormat::Flac => "flac",
-        SpeechFormat::Opus => "opus",
-        SpeechFormat::Aac => "aac",
-        SpeechFormat::Pcm => "pcm",
     }
 }
 

@@ -207,37 +207,54 @@ fn an_image_whose_type_differs_from_its_file_name_is_reported() {
 
 #[test]
 fn every_image_parameter_reaches_the_server() {
-    let emulator = StandaloneEmulator::start("");
+    // A server that writes exact bytes and keeps the request line it was sent.
+    let server = blossom_tests::loopback::Server::start(vec![blossom_tests::loopback::Script::ok(
+        "image/jpeg",
+        b"\xFF\xD8\xFF\xE0 a JPEG signature is all the CLI checks",
+    )])
+    .unwrap();
     let dir = JobDir::new("image-params");
     let path = dir.path("a.jpg");
-    let output = emulator
-        .blossom()
-        .args([
-            "image",
-            "a cat",
-            "-o",
-            path.to_str().unwrap(),
-            "--width",
-            "16",
-            "--height",
-            "16",
-            "--safe",
-            "standard",
-            "--private",
-            "--nofeed",
-            "--no-cache",
-            "--negative-prompt",
-            "dogs",
-            "--nologo",
-            "--guidance-scale",
-            "7.5",
-            "--retries",
-            "0",
-        ])
-        .output()
-        .unwrap();
+    let output = blossom(&[
+        "--base-url",
+        &server.base_url(),
+        "--api-key",
+        KEY,
+        "image",
+        "a cat",
+        "-o",
+        path.to_str().unwrap(),
+        "--safe",
+        "standard",
+        "--private",
+        "--nofeed",
+        "--no-cache",
+        "--negative-prompt",
+        "dogs",
+        "--nologo",
+        "--guidance-scale",
+        "7.5",
+        "--retries",
+        "0",
+    ]);
     assert!(output.status.success(), "{}", stderr(&output));
-    assert_eq!(emulator.generation_requests(), 1);
+    let lines = server.request_lines();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    for parameter in [
+        "safe=",
+        "private=true",
+        "nofeed=true",
+        "no-cache=true",
+        "negative_prompt=dogs",
+        "nologo=true",
+        "guidance_scale=7.5",
+    ] {
+        assert!(
+            lines[0].contains(parameter),
+            "{parameter} not in {}",
+            lines[0]
+        );
+    }
 }
 
 #[test]
