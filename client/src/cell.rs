@@ -6,7 +6,6 @@
 //! that hands out the engine fires pending signals when it is dropped, so no engine change
 //! can forget to wake anyone.
 
-use std::collections::HashMap;
 use std::ops::{Deref, DerefMut};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
@@ -20,7 +19,9 @@ use crate::signal::Notify;
 #[derive(Debug)]
 pub(crate) struct Locked<S> {
     engine: Engine,
-    signals: HashMap<CallId, Arc<S>>,
+    /// By [`CallId::slot`]: the engine reuses slots, so the table stays as long as the most
+    /// calls ever live at once, and each entry keeps its whole id to be told from a reuse.
+    signals: Vec<Option<(CallId, Arc<S>)>>,
     woken: Vec<CallId>,
 }
 
@@ -35,7 +36,7 @@ impl<S: Notify + Default> EngineCell<S> {
         Self {
             state: Mutex::new(Locked {
                 engine,
-                signals: HashMap::new(),
+                signals: Vec::new(),
                 woken: Vec::new(),
             }),
         }
@@ -83,13 +84,21 @@ impl<S: Notify + Default> EngineGuard<'_, S> {
     /// Creates the signal of a new call.
     pub(crate) fn register(&mut self, id: CallId) -> Arc<S> {
         let signal = Arc::new(S::default());
-        self.0.signals.insert(id, Arc::clone(&signal));
+        let signals = &mut self.0.signals;
+        if signals.len() <= id.slot() {
+            signals.resize_with(id.slot() + 1, || None);
+        }
+        signals[id.slot()] = Some((id, Arc::clone(&signal)));
         signal
     }
 
     /// Forgets a call's signal (it has ended).
     pub(crate) fn unregister(&mut self, id: CallId) {
-        self.0.signals.remove(&id);
+        if let Some(entry) = self.0.signals.get_mut(id.slot())
+            && entry.as_ref().is_some_and(|(owner, _)| *owner == id)
+        {
+            *entry = None;
+        }
     }
 }
 
@@ -112,7 +121,9 @@ impl<S: Notify> Drop for EngineGuard<'_, S> {
         let locked = &mut *self.0;
         locked.engine.take_woken(&mut locked.woken);
         for id in locked.woken.drain(..) {
-            if let Some(signal) = locked.signals.get(&id) {
+            if let Some(Some((owner, signal))) = locked.signals.get(id.slot())
+                && *owner == id
+            {
                 signal.notify();
             }
         }

@@ -10,11 +10,12 @@ use futures_util::future::{Either, select};
 
 use super::inner::Inner;
 use super::stream::{ChatStream, OpenStream, Opened, open, sleep_until};
-use crate::cell::{EndGuard, StreamControl};
+use crate::cell::{EndGuard, EngineGuard, StreamControl};
 use crate::request::{FromOutput, mismatch};
 use crate::runtime::Runtime;
 use crate::signal::AsyncSignal;
 use crate::transport::{HttpResponse, read_body};
+use blossom_core::api::ResponseMeta;
 use blossom_core::codec::{Output, Prepared};
 use blossom_core::engine::{CallId, CallOptions, RawResponse, Step};
 use blossom_core::error::{Error, TransportError};
@@ -218,14 +219,43 @@ fn submit<R: Runtime>(
 }
 
 /// What the driver does next for a call, once the engine's step is taken apart (so that the
-/// step, which may hold a whole request or answer, is not kept across an `.await`).
+/// step, which may hold a whole request, is not kept across an `.await`).
 enum Next<'a> {
     Send(Sending<'a>),
     Wait(Instant),
     Pending,
+    Stream(ResponseMeta),
+    Done(Result<Output, Error>),
 }
 
-/// Drives one submitted call to its end: ask the engine, perform, sleep, repeat.
+/// Polls the engine for a call's next step, under a lock the caller already holds. The
+/// transport's future is made here, before the attempt is awaited, so that the call's future
+/// holds that (a box) rather than the request: small futures are cheap to create and move,
+/// and one is made for every call.
+fn next<'a, R: Runtime>(
+    inner: &'a Inner<R>,
+    engine: &mut EngineGuard<'_, AsyncSignal>,
+    id: CallId,
+    now: Instant,
+) -> Next<'a> {
+    match engine.poll(id, now) {
+        Step::Send(attempt) => Next::Send(Sending {
+            future: inner.transport.send(attempt.request),
+            deadline: attempt.deadline,
+            stream: attempt.stream,
+        }),
+        Step::Wait(until) => Next::Wait(until),
+        Step::Pending => Next::Pending,
+        Step::Stream(meta) => Next::Stream(meta),
+        Step::Done(result) => {
+            engine.unregister(id);
+            Next::Done(result)
+        }
+    }
+}
+
+/// Drives one submitted call to its end: ask the engine, perform, sleep, repeat. Each report
+/// to the engine and the poll that follows it share one lock.
 async fn execute<R: Runtime>(
     inner: &Arc<Inner<R>>,
     id: CallId,
@@ -237,50 +267,43 @@ async fn execute<R: Runtime>(
         armed: true,
     };
     let mut opened = None;
+    let mut step = next(inner, &mut inner.engine(), id, inner.now());
     loop {
-        let next = {
-            let step = inner.engine().poll(id, inner.now());
-            match step {
-                // The transport's future is made before the attempt is awaited, so that the
-                // call's future holds that (a box) rather than the request: small futures
-                // are cheap to create and move, and one is made for every call.
-                Step::Send(attempt) => Next::Send(Sending {
-                    future: inner.transport.send(attempt.request),
-                    deadline: attempt.deadline,
-                    stream: attempt.stream,
-                }),
-                Step::Wait(until) => Next::Wait(until),
-                Step::Pending => Next::Pending,
-                Step::Stream(meta) => {
-                    let Some(opened) = opened.take() else {
-                        // The engine opened a stream this loop did not read: a bug, reported
-                        // (the guard cancels the call) rather than hung.
-                        return Err(mismatch(&Output::Stream(meta)));
-                    };
-                    guard.armed = false;
-                    let control: Arc<dyn StreamControl> = inner.clone();
-                    return Ok(Executed::Stream(Box::new(OpenStream {
-                        meta,
-                        opened,
-                        signal,
-                        guard: EndGuard::new(control, id),
-                    })));
-                }
-                Step::Done(result) => {
-                    guard.armed = false;
-                    inner.engine().unregister(id);
-                    return result.map(Executed::Output);
-                }
+        step = match step {
+            Next::Send(sending) => {
+                let (stream, step) = perform(inner, id, sending, &signal).await;
+                opened = stream;
+                step
             }
-        };
-        match next {
-            Next::Send(sending) => opened = perform(inner, id, sending, &signal).await,
             Next::Wait(until) => {
                 let sleep = pin!(inner.runtime.sleep_until(until));
                 select(sleep, pin!(signal.wait())).await;
+                next(inner, &mut inner.engine(), id, inner.now())
             }
-            Next::Pending => signal.wait().await,
-        }
+            Next::Pending => {
+                signal.wait().await;
+                next(inner, &mut inner.engine(), id, inner.now())
+            }
+            Next::Stream(meta) => {
+                let Some(opened) = opened.take() else {
+                    // The engine opened a stream this loop did not read: a bug, reported
+                    // (the guard cancels the call) rather than hung.
+                    return Err(mismatch(&Output::Stream(meta)));
+                };
+                guard.armed = false;
+                let control: Arc<dyn StreamControl> = inner.clone();
+                return Ok(Executed::Stream(Box::new(OpenStream {
+                    meta,
+                    opened,
+                    signal,
+                    guard: EndGuard::new(control, id),
+                })));
+            }
+            Next::Done(result) => {
+                guard.armed = false;
+                return result.map(Executed::Output);
+            }
+        };
     }
 }
 
@@ -305,12 +328,12 @@ struct Sending<'a> {
 /// Performs one attempt (for a stream: up to its first event), racing it against the
 /// attempt's deadline and against the call's signal (the engine may end the call meanwhile,
 /// at shutdown), and reports the outcome. Returns a stream that opened.
-async fn perform<R: Runtime>(
-    inner: &Inner<R>,
+async fn perform<'a, R: Runtime>(
+    inner: &'a Inner<R>,
     id: CallId,
     sending: Sending<'_>,
     signal: &AsyncSignal,
-) -> Option<Box<Opened>> {
+) -> (Option<Box<Opened>>, Next<'a>) {
     let Sending {
         future,
         deadline,
@@ -343,7 +366,7 @@ async fn perform<R: Runtime>(
                 status: response.status,
                 headers: response.headers,
                 body,
-                received_at: Some(inner.runtime.wall_now()),
+                received_at: (!response.status.is_success()).then(|| inner.runtime.wall_now()),
             }),
             Err(error) => Exchange::Failed(error),
         }
@@ -356,25 +379,27 @@ async fn perform<R: Runtime>(
             Either::Left((outcome, _)) => break Some(outcome),
             Either::Right((Either::Left(((), _)), _)) => break None,
             Either::Right((Either::Right(((), _)), _)) => {
-                if inner.engine().is_finished(id) {
+                let mut engine = inner.engine();
+                if engine.is_finished(id) {
                     // Ended from outside (shutdown): drop the exchange, which aborts it.
-                    return None;
+                    return (None, next(inner, &mut engine, id, inner.now()));
                 }
             }
         }
     };
     let now = inner.now();
     let mut engine = inner.engine();
+    let mut opened = None;
     match outcome {
         Some(Exchange::Whole(response)) => engine.on_response(id, response, now),
-        Some(Exchange::Opened(opened)) => {
+        Some(Exchange::Opened(stream)) => {
             engine.on_stream_open(id, now);
-            return Some(opened);
+            opened = Some(stream);
         }
         Some(Exchange::StreamFailed(error)) => engine.on_stream_end(id, Some(&error), now),
         Some(Exchange::Failed(error)) => engine.on_transport_error(id, error, now),
         Some(Exchange::Abandoned) => {}
         None => engine.on_attempt_timeout(id, now),
     }
-    None
+    (opened, next(inner, &mut engine, id, now))
 }

@@ -150,7 +150,7 @@ fn perform<C: BlockingRuntime>(
                 status: response.status,
                 headers: response.headers,
                 body,
-                received_at: Some(clock.wall_now()),
+                received_at: (!response.status.is_success()).then(|| clock.wall_now()),
             },
             now,
         ),

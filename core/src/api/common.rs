@@ -242,21 +242,27 @@ impl ResponseMeta {
         }
     }
 
-    /// Reads the metadata headers of an answer.
+    /// Reads the metadata headers of an answer, in one pass over the headers (an answer has
+    /// few; a lookup by name hashes the name each time). Of repeated headers, the first with
+    /// a non-empty text value counts.
     pub(crate) fn from_head(status: http::StatusCode, headers: &http::HeaderMap) -> Self {
-        use http::header::{CONTENT_TYPE, HeaderName};
-        // Names as constants: looking a header up by `&str` parses the name every time.
-        const X_CACHE: HeaderName = HeaderName::from_static("x-cache");
-        const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
-        const X_MODEL_USED: HeaderName = HeaderName::from_static("x-model-used");
-        let value = |name: &HeaderName| {
-            headers
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .filter(|v| !v.is_empty())
-        };
-        let text = |name: &HeaderName| value(name).map(str::to_owned);
-        let server_cache = value(&X_CACHE).and_then(|v| {
+        let mut request_id = None;
+        let mut model_used = None;
+        let mut content_type = None;
+        let mut cache = None;
+        for (name, value) in headers {
+            let slot = match name.as_str() {
+                "content-type" => &mut content_type,
+                "x-request-id" => &mut request_id,
+                "x-model-used" => &mut model_used,
+                "x-cache" => &mut cache,
+                _ => continue,
+            };
+            if slot.is_none() {
+                *slot = value.to_str().ok().filter(|v| !v.is_empty());
+            }
+        }
+        let server_cache = cache.and_then(|v| {
             if v.eq_ignore_ascii_case("hit") {
                 Some(ServerCache::Hit)
             } else if v.eq_ignore_ascii_case("miss") {
@@ -267,9 +273,9 @@ impl ResponseMeta {
         });
         Self {
             status: status.as_u16(),
-            request_id: text(&X_REQUEST_ID),
-            model_used: text(&X_MODEL_USED),
-            content_type: text(&CONTENT_TYPE),
+            request_id: request_id.map(str::to_owned),
+            model_used: model_used.map(str::to_owned),
+            content_type: content_type.map(str::to_owned),
             server_cache,
             attempts: 0,
             cached: false,

@@ -81,8 +81,9 @@ pub fn decode(
         return Err(api_error(status, headers, &body, now, secret));
     }
     let meta = ResponseMeta::from_head(status, headers);
-    let request_id = meta.request_id.clone();
-    decode_success(expect, meta, body).map_err(|e| e.with_request_id(request_id))
+    // The request id is read again on the rare failure rather than copied for every answer.
+    decode_success(expect, meta, body)
+        .map_err(|e| e.with_request_id(ResponseMeta::from_head(status, headers).request_id))
 }
 
 fn decode_success(expect: Expect, meta: ResponseMeta, body: Bytes) -> Result<Output, Error> {

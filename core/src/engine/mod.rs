@@ -80,6 +80,15 @@ pub struct CallId {
     generation: u32,
 }
 
+impl CallId {
+    /// Its slot: a small number, unique among the engine's live calls and reused once a call
+    /// has ended, so that a driver can keep what it holds per call in a vector rather than a
+    /// map. Two ids with the same slot are told apart by comparing the ids themselves.
+    pub fn slot(self) -> usize {
+        self.index as usize
+    }
+}
+
 impl std::fmt::Display for CallId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}.{}", self.index, self.generation)
@@ -127,8 +136,9 @@ pub struct RawResponse {
     pub headers: HeaderMap,
     /// The whole body.
     pub body: Bytes,
-    /// Wall-clock time of receipt, used only to resolve a `Retry-After` date when the answer
-    /// has no `Date` header.
+    /// Wall-clock time of receipt, used only to resolve a `Retry-After` date of a failure
+    /// status when the answer has no `Date` header (a driver may leave it `None` for a
+    /// success, and save reading the clock).
     pub received_at: Option<SystemTime>,
 }
 
