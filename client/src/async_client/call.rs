@@ -6,7 +6,8 @@ use std::pin::{Pin, pin};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use futures_util::future::{Either, select};
+use futures_util::TryFutureExt;
+use futures_util::future::{Either, lazy, select};
 
 use super::inner::Inner;
 use super::stream::{ChatStream, OpenStream, Opened, open, sleep_until};
@@ -97,14 +98,18 @@ impl<R: Runtime, T: FromOutput> IntoFuture for Call<R, T> {
     type IntoFuture = BoxFuture<Result<T, Error>>;
 
     fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move {
-            let (id, signal) = submit(&self.inner, self.prepared?, self.options);
-            match execute(&self.inner, id, signal).await? {
-                Executed::Output(output) => T::from_output(output),
-                // Dropping the stream ends its call.
-                Executed::Stream(open) => Err(mismatch(&Output::Stream(open.meta))),
-            }
-        })
+        run(
+            self.inner,
+            self.prepared,
+            self.options,
+            |inner, id, signal| async move {
+                match execute(&inner, id, signal).await? {
+                    Executed::Output(output) => T::from_output(output),
+                    // Dropping the stream ends its call.
+                    Executed::Stream(open) => Err(mismatch(&Output::Stream(open.meta))),
+                }
+            },
+        )
     }
 }
 
@@ -175,14 +180,34 @@ impl<R: Runtime> IntoFuture for StreamCall<R> {
             options,
             ..
         } = self.inner;
-        Box::pin(async move {
-            let (id, signal) = submit(&inner, prepared?, options);
+        run(inner, prepared, options, |inner, id, signal| async move {
             match execute(&inner, id, signal).await? {
                 Executed::Stream(open) => Ok(ChatStream::new(*open, inner.runtime.clone())),
                 Executed::Output(other) => Err(mismatch(&other)),
             }
         })
     }
+}
+
+/// A call's future: submits the call when first polled, then drives it with `drive`. Built
+/// from `lazy` and `and_then` rather than one `async` block because their states share room:
+/// a block would keep its captured request (280 bytes) for as long as the future lives.
+fn run<R: Runtime, T, F>(
+    inner: Arc<Inner<R>>,
+    prepared: Result<Prepared, Error>,
+    options: CallOptions,
+    drive: impl FnOnce(Arc<Inner<R>>, CallId, Arc<AsyncSignal>) -> F + Send + 'static,
+) -> BoxFuture<Result<T, Error>>
+where
+    F: Future<Output = Result<T, Error>> + Send + 'static,
+{
+    Box::pin(
+        lazy(move |_| {
+            let (id, signal) = submit(&inner, prepared?, options);
+            Ok((inner, id, signal))
+        })
+        .and_then(|(inner, id, signal)| drive(inner, id, signal)),
+    )
 }
 
 /// How a call ended: with its answer, or with its stream open.
