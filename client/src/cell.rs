@@ -23,6 +23,8 @@ pub(crate) struct Locked<S> {
     /// calls ever live at once, and each entry keeps its whole id to be told from a reuse.
     signals: Vec<Option<(CallId, Arc<S>)>>,
     woken: Vec<CallId>,
+    /// The signal of the task that times out attempts for every call, when one runs.
+    watchdog: Option<Arc<S>>,
 }
 
 /// The engine behind its lock.
@@ -38,6 +40,7 @@ impl<S: Notify + Default> EngineCell<S> {
                 engine,
                 signals: Vec::new(),
                 woken: Vec::new(),
+                watchdog: None,
             }),
         }
     }
@@ -46,6 +49,11 @@ impl<S: Notify + Default> EngineCell<S> {
     /// without suspension points. Dropping the guard fires the signals of woken calls.
     pub(crate) fn lock(&self) -> EngineGuard<'_, S> {
         EngineGuard(self.state.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// Takes the watchdog's signal (the client is going away).
+    pub(crate) fn take_watchdog(&self) -> Option<Arc<S>> {
+        self.lock().0.watchdog.take()
     }
 
     /// Reports a stream's end (`None`: read to its end) and forgets its signal.
@@ -92,6 +100,12 @@ impl<S: Notify + Default> EngineGuard<'_, S> {
         signal
     }
 
+    /// Sets (or clears) the signal of the watchdog, which the guard fires whenever the
+    /// engine asks for it.
+    pub(crate) fn set_watchdog(&mut self, signal: Option<Arc<S>>) {
+        self.0.watchdog = signal;
+    }
+
     /// Forgets a call's signal (it has ended).
     pub(crate) fn unregister(&mut self, id: CallId) {
         if let Some(entry) = self.0.signals.get_mut(id.slot())
@@ -119,6 +133,11 @@ impl<S: Notify> DerefMut for EngineGuard<'_, S> {
 impl<S: Notify> Drop for EngineGuard<'_, S> {
     fn drop(&mut self) {
         let locked = &mut *self.0;
+        if locked.engine.take_watchdog_wake()
+            && let Some(watchdog) = &locked.watchdog
+        {
+            watchdog.notify();
+        }
         locked.engine.take_woken(&mut locked.woken);
         for id in locked.woken.drain(..) {
             if let Some(Some((owner, signal))) = locked.signals.get(id.slot())

@@ -10,7 +10,8 @@ use futures_util::TryFutureExt;
 use futures_util::future::{Either, lazy, select};
 
 use super::inner::Inner;
-use super::stream::{ChatStream, OpenStream, Opened, open, sleep_until};
+use super::stream::{ChatStream, OpenStream, Opened, open};
+use super::watchdog;
 use crate::cell::{EndGuard, EngineGuard, StreamControl};
 use crate::request::{FromOutput, mismatch};
 use crate::runtime::Runtime;
@@ -266,7 +267,6 @@ fn next<'a, R: Runtime>(
     match engine.poll(id, now) {
         Step::Send(attempt) => Next::Send(Sending {
             future: inner.transport.send(attempt.request),
-            deadline: attempt.deadline,
             stream: attempt.stream,
         }),
         Step::Wait(until) => Next::Wait(until),
@@ -296,6 +296,7 @@ async fn execute<R: Runtime>(
     loop {
         step = match step {
             Next::Send(sending) => {
+                watchdog::ensure(inner);
                 let (stream, step) = perform(inner, id, sending, &signal).await;
                 opened = stream;
                 step
@@ -342,28 +343,24 @@ enum Exchange {
     Abandoned,
 }
 
-/// An attempt whose request is on its way: the transport's future, and what the engine
-/// said about the attempt.
+/// An attempt whose request is on its way: the transport's future, and whether the answer
+/// is a stream. Its deadline is the watchdog's.
 struct Sending<'a> {
     future: Pin<Box<dyn Future<Output = Result<HttpResponse, TransportError>> + Send + 'a>>,
-    deadline: Option<Instant>,
     stream: bool,
 }
 
-/// Performs one attempt (for a stream: up to its first event), racing it against the
-/// attempt's deadline and against the call's signal (the engine may end the call meanwhile,
-/// at shutdown), and reports the outcome. Returns a stream that opened.
+/// Performs one attempt (for a stream: up to its first event), racing it against the call's
+/// signal: the engine may end the attempt meanwhile (the watchdog found its deadline passed,
+/// or the client shut down). Reports the outcome and returns a stream that opened, with the
+/// call's next step.
 async fn perform<'a, R: Runtime>(
     inner: &'a Inner<R>,
     id: CallId,
     sending: Sending<'_>,
     signal: &AsyncSignal,
 ) -> (Option<Box<Opened>>, Next<'a>) {
-    let Sending {
-        future,
-        deadline,
-        stream,
-    } = sending;
+    let Sending { future, stream } = sending;
     let exchange = async {
         let response = match future.await {
             Ok(response) => response,
@@ -397,16 +394,13 @@ async fn perform<'a, R: Runtime>(
         }
     };
     let mut exchange = pin!(exchange);
-    let mut timer = pin!(sleep_until(&inner.runtime, deadline));
     let outcome = loop {
-        let ended = pin!(signal.wait());
-        match select(exchange.as_mut(), select(timer.as_mut(), ended)).await {
-            Either::Left((outcome, _)) => break Some(outcome),
-            Either::Right((Either::Left(((), _)), _)) => break None,
-            Either::Right((Either::Right(((), _)), _)) => {
+        match select(exchange.as_mut(), pin!(signal.wait())).await {
+            Either::Left((outcome, _)) => break outcome,
+            Either::Right(((), _)) => {
                 let mut engine = inner.engine();
-                if engine.is_finished(id) {
-                    // Ended from outside (shutdown): drop the exchange, which aborts it.
+                if !engine.attempt_out(id) {
+                    // Ended by the engine: drop the exchange, which aborts it.
                     return (None, next(inner, &mut engine, id, inner.now()));
                 }
             }
@@ -416,15 +410,14 @@ async fn perform<'a, R: Runtime>(
     let mut engine = inner.engine();
     let mut opened = None;
     match outcome {
-        Some(Exchange::Whole(response)) => engine.on_response(id, response, now),
-        Some(Exchange::Opened(stream)) => {
+        Exchange::Whole(response) => engine.on_response(id, response, now),
+        Exchange::Opened(stream) => {
             engine.on_stream_open(id, now);
             opened = Some(stream);
         }
-        Some(Exchange::StreamFailed(error)) => engine.on_stream_end(id, Some(&error), now),
-        Some(Exchange::Failed(error)) => engine.on_transport_error(id, error, now),
-        Some(Exchange::Abandoned) => {}
-        None => engine.on_attempt_timeout(id, now),
+        Exchange::StreamFailed(error) => engine.on_stream_end(id, Some(&error), now),
+        Exchange::Failed(error) => engine.on_transport_error(id, error, now),
+        Exchange::Abandoned => {}
     }
     (opened, next(inner, &mut engine, id, now))
 }

@@ -3,6 +3,7 @@
 use std::fmt;
 use std::marker::PhantomData;
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
 use super::batch::Batch;
@@ -279,6 +280,7 @@ impl<R: Runtime> ClientBuilder<R> {
                 encoder: parts.encoder,
                 cell: parts.cell,
                 config: parts.config,
+                watchdog: AtomicBool::new(false),
             }),
         })
     }

@@ -2,6 +2,7 @@
 //! the engine behind its lock.
 
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
 use blossom_core::ClientConfig;
@@ -12,7 +13,7 @@ use blossom_core::error::Error;
 use crate::cell::{EngineCell, EngineGuard, StreamControl};
 use crate::request::ApiRequest;
 use crate::runtime::Runtime;
-use crate::signal::AsyncSignal;
+use crate::signal::{AsyncSignal, Notify};
 use crate::transport::Transport;
 
 pub(crate) struct Inner<R> {
@@ -21,6 +22,17 @@ pub(crate) struct Inner<R> {
     pub(crate) encoder: Encoder,
     pub(crate) cell: EngineCell<AsyncSignal>,
     pub(crate) config: ClientConfig,
+    /// Whether the watchdog task runs (see `watchdog`).
+    pub(crate) watchdog: AtomicBool,
+}
+
+impl<R> Drop for Inner<R> {
+    /// Wakes the watchdog, which then finds the client gone and ends.
+    fn drop(&mut self) {
+        if let Some(watchdog) = self.cell.take_watchdog() {
+            watchdog.notify();
+        }
+    }
 }
 
 impl<R: Runtime> Inner<R> {

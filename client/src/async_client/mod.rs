@@ -6,6 +6,7 @@ mod client;
 mod inner;
 mod pool;
 mod stream;
+mod watchdog;
 
 pub use batch::{Batch, BatchResults};
 pub use call::{BoxFuture, Call, StreamCall};

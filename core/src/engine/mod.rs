@@ -22,6 +22,13 @@
 //! finished, shutdown), the engine records it as woken; the driver drains
 //! [`Engine::take_woken`] and wakes those calls' tasks.
 //!
+//! An attempt's deadline ([`Attempt::deadline`]) is enforced either by the driver that sent
+//! it ([`Engine::on_attempt_timeout`]) or by one **watchdog** for all calls: a driver task that
+//! calls [`Engine::expire_attempts`] at the instant it returns, and again whenever
+//! [`Engine::take_watchdog_wake`] says an earlier deadline appeared. Attempt deadlines mostly
+//! come later than the ones before them, so the watchdog wakes about once per attempt
+//! timeout instead of each attempt arming a timer of its own.
+//!
 //! ```
 //! use std::time::Instant;
 //! use blossom_core::{ClientConfig, codec::Encoder, engine::{Engine, EngineConfig, Step, CallOptions}};
@@ -101,8 +108,9 @@ impl std::fmt::Display for CallId {
 pub struct Attempt {
     /// The request (the same bytes on every attempt).
     pub request: http::Request<Bytes>,
-    /// Give up on this attempt at this instant and report [`Engine::on_attempt_timeout`]
-    /// (`None`: no limit). For a stream, the attempt lasts until its first event.
+    /// Give up on this attempt at this instant and report [`Engine::on_attempt_timeout`], or
+    /// leave that to a watchdog calling [`Engine::expire_attempts`] (`None`: no limit). For a
+    /// stream, the attempt lasts until its first event.
     pub deadline: Option<Instant>,
     /// Whether the answer is a stream: on a success status, report the head with
     /// [`Engine::on_stream_head`], read the body with the [`StreamReader`] it returns until
@@ -148,11 +156,13 @@ pub struct RawResponse {
 struct Permit(());
 
 /// What an attempt holds while it is out: its limiter tokens (taken whenever an attempt
-/// starts), its breaker pass (when breakers are on) and when it started.
+/// starts), its breaker pass (when breakers are on), when it started and its deadline.
 #[derive(Debug)]
 struct Out {
     pass: Option<Pass>,
     started: Instant,
+    /// When the attempt times out (`None`: never).
+    deadline: Option<Instant>,
 }
 
 /// Where a call is, and what it holds there: every resource is carried by the variant that
@@ -235,6 +245,11 @@ pub struct Engine {
     closed: bool,
     /// Whether the first wait for a limiter was announced (once per engine).
     pacing_announced: bool,
+    /// The instant the watchdog will next call [`Engine::expire_attempts`], as far as the
+    /// engine knows (`None`: not before it is woken).
+    watchdog_at: Option<Instant>,
+    /// An attempt's deadline came before `watchdog_at`: the watchdog must be woken.
+    watchdog_woken: bool,
 }
 
 impl Engine {
@@ -269,6 +284,8 @@ impl Engine {
             woken: Vec::new(),
             closed: false,
             pacing_announced: false,
+            watchdog_at: None,
+            watchdog_woken: false,
             config,
         }
     }
@@ -531,20 +548,34 @@ impl Engine {
             return Step::Done(Err(unknown_call()));
         };
         call.attempts += 1;
+        let by_timeout = now.checked_add(attempt_timeout);
+        let deadline = match (call.deadline, by_timeout) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         call.state.morph(|state| match state {
-            State::Ready(permit) => State::InFlight(permit, Out { pass, started: now }),
+            State::Ready(permit) => State::InFlight(
+                permit,
+                Out {
+                    pass,
+                    started: now,
+                    deadline,
+                },
+            ),
             other => other,
         });
         let first = call.attempts == 1;
-        let by_timeout = now.checked_add(attempt_timeout);
         let attempt = Attempt {
             request: call.prepared.attempt(),
-            deadline: match (call.deadline, by_timeout) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
-            },
+            deadline,
             stream: call.prepared.is_stream(),
         };
+        if let Some(deadline) = deadline
+            && self.watchdog_at.is_none_or(|at| deadline < at)
+        {
+            self.watchdog_at = Some(deadline);
+            self.watchdog_woken = true;
+        }
         self.metrics.attempts += 1;
         export::count(export::ATTEMPTS_TOTAL, endpoint);
         tracing::debug!(parent: &call.span, attempt = call.attempts, "attempt sent");
@@ -764,6 +795,48 @@ impl Engine {
         }
         self.calls.remove(id);
         self.admit_queued(now);
+    }
+
+    /// Times out every attempt whose deadline has passed (as
+    /// [`on_attempt_timeout`](Self::on_attempt_timeout) would, and wakes its call), and
+    /// returns the next attempt deadline: the instant to call this again (`None`: when
+    /// [`take_watchdog_wake`](Self::take_watchdog_wake) next says so). For a driver's
+    /// watchdog, which saves each attempt a timer of its own.
+    pub fn expire_attempts(&mut self, now: Instant) -> Option<Instant> {
+        self.watchdog_woken = false;
+        let mut next: Option<Instant> = None;
+        let mut expired = Vec::new();
+        for (id, call) in self.calls.iter() {
+            let (State::InFlight(_, out) | State::Opening(_, out, _)) = &call.state else {
+                continue;
+            };
+            match out.deadline {
+                Some(deadline) if deadline <= now => expired.push(id),
+                Some(deadline) => next = Some(next.map_or(deadline, |n| n.min(deadline))),
+                None => {}
+            }
+        }
+        for id in expired {
+            self.on_attempt_timeout(id, now);
+            self.woken.push(id);
+        }
+        self.watchdog_at = next;
+        next
+    }
+
+    /// Whether an attempt's deadline came before the instant the watchdog last got from
+    /// [`expire_attempts`](Self::expire_attempts) (or the watchdog has none): it must call
+    /// that again now. Resets the flag.
+    pub fn take_watchdog_wake(&mut self) -> bool {
+        std::mem::take(&mut self.watchdog_woken)
+    }
+
+    /// Whether the call has an attempt out: sent and not yet answered (a stream's attempt
+    /// lasts until its first event). A driver racing an attempt against its call's signal
+    /// stops reading when this turns false: the engine ended the attempt (its deadline
+    /// passed, or the client shut down).
+    pub fn attempt_out(&self, id: CallId) -> bool {
+        self.in_flight(id)
     }
 
     /// Whether the call has a result waiting (or is unknown): its driver should poll now.

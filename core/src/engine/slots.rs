@@ -68,6 +68,20 @@ impl<T> Slots<T> {
         slot.value.as_mut()
     }
 
+    /// Every live value with its id.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (CallId, &T)> {
+        self.slots.iter().enumerate().filter_map(|(index, slot)| {
+            let value = slot.value.as_ref()?;
+            Some((
+                CallId {
+                    index: u32::try_from(index).unwrap_or(u32::MAX),
+                    generation: slot.generation,
+                },
+                value,
+            ))
+        })
+    }
+
     pub(crate) fn remove(&mut self, id: CallId) -> Option<T> {
         let slot = self.slots.get_mut(id.index as usize)?;
         if slot.generation != id.generation {
@@ -85,15 +99,7 @@ impl<T> Slots<T> {
 
     /// The ids of every value held.
     pub(crate) fn ids(&self) -> Vec<CallId> {
-        self.slots
-            .iter()
-            .enumerate()
-            .filter(|(_, slot)| slot.value.is_some())
-            .map(|(index, slot)| CallId {
-                index: u32::try_from(index).unwrap_or(u32::MAX),
-                generation: slot.generation,
-            })
-            .collect()
+        self.iter().map(|(id, _)| id).collect()
     }
 }
 

@@ -284,6 +284,47 @@ fn attempt_timeouts_before_the_deadline_are_retried_when_idempotent() {
 }
 
 #[test]
+fn the_watchdog_expires_overdue_attempts_and_names_the_next_deadline() {
+    let mut r = rig(|_| {});
+    assert_eq!(r.engine.expire_attempts(r.t0), None, "nothing is out");
+    let first = r.text("a", CallOptions::default(), 0);
+    r.send(first, 0);
+    assert!(r.engine.take_watchdog_wake(), "the first deadline wakes it");
+    assert!(!r.engine.take_watchdog_wake(), "once");
+    assert_eq!(r.engine.expire_attempts(r.at(0)), Some(r.at(10_000)));
+
+    // A later deadline does not wake it; an earlier one (a call's own timeout) does.
+    let later = r.text("b", CallOptions::default(), 100);
+    r.send(later, 100);
+    assert!(!r.engine.take_watchdog_wake());
+    let sooner = r.text(
+        "c",
+        CallOptions::default().timeout(Duration::from_secs(2)),
+        200,
+    );
+    r.send(sooner, 200);
+    assert!(r.engine.take_watchdog_wake());
+    assert_eq!(r.engine.expire_attempts(r.at(200)), Some(r.at(2200)));
+
+    // At 2.2 s the third call's attempt ends (its call's deadline: the call fails), the
+    // others go on; the next deadline is the first's.
+    assert_eq!(r.engine.expire_attempts(r.at(2200)), Some(r.at(10_000)));
+    let mut woken = Vec::new();
+    r.engine.take_woken(&mut woken);
+    assert!(woken.contains(&sooner), "its driver is woken");
+    assert!(!r.engine.attempt_out(sooner));
+    assert!(r.engine.attempt_out(first) && r.engine.attempt_out(later));
+    assert_eq!(r.done(sooner, 2200).unwrap_err().kind(), ErrorKind::Timeout);
+
+    // An answered attempt is no longer watched; an overdue one is retried (idempotent).
+    r.engine.on_response(first, response(200, "hi"), r.at(300));
+    assert_eq!(r.engine.expire_attempts(r.at(10_100)), None);
+    assert!(!r.engine.attempt_out(later));
+    assert!(matches!(r.engine.poll(later, r.at(10_100)), Step::Wait(_)));
+    assert!(r.done(first, 10_100).is_ok());
+}
+
+#[test]
 fn the_budget_stops_retry_storms() {
     let mut r = rig(|c| {
         c.budget = Some(crate::policy::BudgetConfig {

@@ -9,3 +9,4 @@ mod faults;
 mod metrics_export;
 mod smol;
 mod tokio_client;
+mod watchdog;
