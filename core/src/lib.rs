@@ -62,7 +62,6 @@ pub mod engine;
 pub mod error;
 #[doc(hidden)]
 pub mod fuzz;
-mod hash;
 pub mod policy;
 pub mod prelude;
 mod secret;

@@ -83,11 +83,14 @@ impl ApiKey {
 
     /// A stable 64-bit fingerprint of the key, for cache keys and per-key limiter state.
     ///
-    /// It identifies the key without containing it: FNV-1a over a domain-separated input,
-    /// so equal keys share cache entries and different keys do not. It is not a password
-    /// hash and is never sent anywhere.
+    /// It identifies the key without containing it: XXH3 over a domain-separated input, so
+    /// equal keys share cache entries and different keys do not. It is not a password hash
+    /// and is never sent anywhere.
     pub fn fingerprint(&self) -> u64 {
-        crate::hash::fnv1a64(&[b"blossom-key-identity\0", self.key.as_bytes()])
+        let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+        hasher.update(b"blossom-key-identity\0");
+        hasher.update(self.key.as_bytes());
+        hasher.digest()
     }
 }
 

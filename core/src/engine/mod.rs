@@ -57,7 +57,6 @@ pub mod export;
 mod slots;
 mod trace;
 
-use std::collections::HashMap;
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
@@ -67,6 +66,7 @@ use crate::api::ResponseMeta;
 use crate::codec::{EndpointKind, Expect, Output, Prepared, decode};
 use crate::error::{Error, ErrorKind, TransportError, TransportErrorKind};
 use crate::policy::breaker::{Outcome, Pass};
+use crate::policy::cache::KeyMap;
 use crate::policy::limiter::Hold;
 use crate::policy::metrics::{BreakerStatus, Metrics, MetricsSnapshot};
 use crate::policy::retry::RetryDecision;
@@ -237,7 +237,7 @@ pub struct Engine {
     pacing: Vec<PriorityQueue<CallId>>,
     slot_waiters: Vec<CallId>,
     cache: Cache<Output>,
-    flights: HashMap<CacheKey, Flight>,
+    flights: KeyMap<Flight>,
     budget: Option<RetryBudget>,
     rng: fastrand::Rng,
     metrics: Metrics,
@@ -277,7 +277,7 @@ impl Engine {
                 .collect(),
             slot_waiters: Vec::new(),
             cache: Cache::new(config.cache.max_bytes),
-            flights: HashMap::new(),
+            flights: KeyMap::default(),
             budget: config.budget.map(RetryBudget::new),
             rng: fastrand::Rng::with_seed(config.seed),
             metrics: Metrics::default(),

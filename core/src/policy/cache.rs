@@ -1,17 +1,17 @@
 //! The response cache: least-recently-used, bounded in bytes, with a time to live per entry.
 //!
-//! Keys are 128-bit digests of everything that decides an answer: method, scheme, host,
-//! path, the query with its parameters sorted, the body (the encoder writes canonical JSON:
+//! Keys are 128-bit XXH3 digests of everything that decides an answer: method, scheme, host,
+//! path, the query's parameters in any order, the body (the encoder writes canonical JSON:
 //! fixed field order, sorted extra fields), and a fingerprint of the API key. The key itself
-//! never enters the cache. Two independent 64-bit hashes make accidental collisions (the
-//! Python SDK's cache collided on prompts) practically impossible.
+//! never enters the cache. 128 bits make accidental collisions (the Python SDK's cache
+//! collided on prompts) practically impossible.
 
 use std::collections::{BTreeMap, HashMap};
-use std::hash::{DefaultHasher, Hash, Hasher};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::time::{Duration, Instant};
 
 use crate::codec::Prepared;
-use crate::hash::fnv1a64;
+use xxhash_rust::xxh3::{Xxh3, xxh3_64};
 
 /// Cache settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,10 +60,18 @@ impl CacheKey {
     pub fn of(prepared: &Prepared, key_identity: u64) -> Self {
         let request = prepared.request();
         let uri = request.uri();
-        let mut query: Vec<&str> = uri.query().unwrap_or_default().split('&').collect();
-        query.sort_unstable();
-        let query = query.join("&");
-        let parts: [&[u8]; 7] = [
+        // The same parameters in another order ask for the same answer: each is hashed on
+        // its own and the hashes are added, a sum that does not depend on their order.
+        let query = uri
+            .query()
+            .unwrap_or_default()
+            .split('&')
+            .filter(|parameter| !parameter.is_empty())
+            .fold(0u64, |sum, parameter| {
+                sum.wrapping_add(xxh3_64(parameter.as_bytes()))
+            });
+        let mut hasher = Xxh3::new();
+        for part in [
             request.method().as_str().as_bytes(),
             uri.scheme_str().unwrap_or_default().as_bytes(),
             uri.authority()
@@ -71,14 +79,42 @@ impl CacheKey {
                 .unwrap_or_default()
                 .as_bytes(),
             uri.path().as_bytes(),
-            query.as_bytes(),
             request.body(),
-            &key_identity.to_le_bytes(),
-        ];
-        let high = fnv1a64(&parts);
-        let mut sip = DefaultHasher::new();
-        parts.hash(&mut sip);
-        Self((u128::from(high) << 64) | u128::from(sip.finish()))
+        ] {
+            // Each part's length first, so that no two splits of the same bytes collide.
+            hasher.update(&(part.len() as u64).to_le_bytes());
+            hasher.update(part);
+        }
+        hasher.update(&query.to_le_bytes());
+        hasher.update(&key_identity.to_le_bytes());
+        Self(hasher.digest128())
+    }
+}
+
+/// A map keyed by [`CacheKey`]s. A key is already a uniform 128-bit digest, so the map uses
+/// it as its own hash instead of hashing it again.
+pub(crate) type KeyMap<V> = HashMap<CacheKey, V, BuildHasherDefault<DigestHasher>>;
+
+/// Hashes a [`CacheKey`] to its own low and high halves folded together.
+#[derive(Debug, Default)]
+pub(crate) struct DigestHasher(u64);
+
+impl Hasher for DigestHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    #[allow(clippy::cast_possible_truncation)] // folding 128 bits into 64 on purpose
+    fn write_u128(&mut self, digest: u128) {
+        self.0 = (digest as u64) ^ ((digest >> 64) as u64);
+    }
+
+    /// Only keys' digests reach this hasher (`write_u128`); anything else is folded in
+    /// byte by byte, correct if slow.
+    fn write(&mut self, bytes: &[u8]) {
+        for &byte in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(byte);
+        }
     }
 }
 
@@ -93,7 +129,7 @@ struct Entry<V> {
 /// An LRU map bounded in bytes, with per-entry expiry.
 #[derive(Debug)]
 pub struct Cache<V> {
-    entries: HashMap<CacheKey, Entry<V>>,
+    entries: KeyMap<Entry<V>>,
     /// Use order: oldest tick first.
     order: BTreeMap<u64, CacheKey>,
     tick: u64,
@@ -105,7 +141,7 @@ impl<V: Clone> Cache<V> {
     /// An empty cache holding at most `max_bytes`.
     pub fn new(max_bytes: usize) -> Self {
         Self {
-            entries: HashMap::new(),
+            entries: KeyMap::default(),
             order: BTreeMap::new(),
             tick: 0,
             bytes: 0,

@@ -7,6 +7,7 @@ mod blocking;
 mod cancellation;
 mod faults;
 mod metrics_export;
+mod review_watchdog;
 mod smol;
 mod tokio_client;
 mod watchdog;
