@@ -106,6 +106,14 @@ impl<S: Notify + Default> EngineGuard<'_, S> {
         self.0.watchdog = signal;
     }
 
+    /// Fires the signal of every call: each re-examines its state (after the watchdog
+    /// stopped, an attempt still out starts another).
+    pub(crate) fn notify_all(&self) {
+        for (_, signal) in self.0.signals.iter().flatten() {
+            signal.notify();
+        }
+    }
+
     /// Forgets a call's signal (it has ended).
     pub(crate) fn unregister(&mut self, id: CallId) {
         if let Some(entry) = self.0.signals.get_mut(id.slot())

@@ -30,9 +30,21 @@ pub trait Runtime: Timer + Clone + Default + Unpin {
     /// entropy; fixed seeds are set on the client builder instead.
     fn seed(&self) -> u64;
 
-    /// Runs `task` in the background (the worker pool's workers). The task must be polled to
-    /// completion even if nobody waits for it.
+    /// Runs `task` in the background: the worker pool's workers, the drain of a stream's
+    /// rest, and the attempt watchdog when [`attempt_watchdog`](Self::attempt_watchdog) says
+    /// so. The task must be polled to completion even if nobody waits for it.
     fn spawn(&self, task: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>);
+
+    /// Whether one background task per client, [`spawn`](Self::spawn)ed, keeps the attempt
+    /// deadlines of all its calls instead of a timer per attempt (docs/ARCHITECTURE.md §2).
+    /// Right for a runtime whose timers are costly to arm and whose spawned tasks always run,
+    /// on the callers' clock: smol, where each async-io timer wakes the reactor's thread and
+    /// the global executor runs for the whole process. Wrong where a spawned task may end
+    /// with one of several runtimes that share a client, or a test pauses the clock: tokio.
+    /// The default is `false`.
+    fn attempt_watchdog(&self) -> bool {
+        false
+    }
 
     /// The transport a client of this runtime uses unless another is given.
     ///

@@ -1,16 +1,17 @@
 //! Calls as futures: the drive loop over the engine, and the per-call option builders.
 
-use std::future::{Future, IntoFuture};
+use std::future::{Future, IntoFuture, poll_fn};
 use std::marker::PhantomData;
 use std::pin::{Pin, pin};
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use futures_util::TryFutureExt;
-use futures_util::future::{Either, lazy, select};
+use futures_util::future::{lazy, select};
 
 use super::inner::Inner;
-use super::stream::{ChatStream, OpenStream, Opened, open};
+use super::stream::{ChatStream, OpenStream, Opened, open, sleep_until};
 use super::watchdog;
 use crate::cell::{EndGuard, EngineGuard, StreamControl};
 use crate::request::{FromOutput, mismatch};
@@ -267,6 +268,7 @@ fn next<'a, R: Runtime>(
     match engine.poll(id, now) {
         Step::Send(attempt) => Next::Send(Sending {
             future: inner.transport.send(attempt.request),
+            deadline: attempt.deadline,
             stream: attempt.stream,
         }),
         Step::Wait(until) => Next::Wait(until),
@@ -296,7 +298,6 @@ async fn execute<R: Runtime>(
     loop {
         step = match step {
             Next::Send(sending) => {
-                watchdog::ensure(inner);
                 let (stream, step) = perform(inner, id, sending, &signal).await;
                 opened = stream;
                 step
@@ -343,24 +344,41 @@ enum Exchange {
     Abandoned,
 }
 
-/// An attempt whose request is on its way: the transport's future, and whether the answer
-/// is a stream. Its deadline is the watchdog's.
+/// An attempt whose request is on its way: the transport's future, and what the engine
+/// said about the attempt.
 struct Sending<'a> {
     future: Pin<Box<dyn Future<Output = Result<HttpResponse, TransportError>> + Send + 'a>>,
+    deadline: Option<Instant>,
     stream: bool,
 }
 
-/// Performs one attempt (for a stream: up to its first event), racing it against the call's
-/// signal: the engine may end the attempt meanwhile (the watchdog found its deadline passed,
-/// or the client shut down). Reports the outcome and returns a stream that opened, with the
-/// call's next step.
+/// How the race of an attempt ended.
+enum Raced {
+    Answered(Exchange),
+    TimedOut,
+    Woken,
+}
+
+/// Performs one attempt (for a stream: up to its first event), racing it against its
+/// deadline (unless the client's watchdog keeps deadlines) and against the call's signal:
+/// the engine may end the attempt meanwhile (the watchdog found its deadline passed, or the
+/// client shut down). Reports the outcome and returns a stream that opened, with the call's
+/// next step.
 async fn perform<'a, R: Runtime>(
-    inner: &'a Inner<R>,
+    inner: &'a Arc<Inner<R>>,
     id: CallId,
     sending: Sending<'_>,
     signal: &AsyncSignal,
 ) -> (Option<Box<Opened>>, Next<'a>) {
-    let Sending { future, stream } = sending;
+    let Sending {
+        future,
+        deadline,
+        stream,
+    } = sending;
+    let watched = inner.runtime.attempt_watchdog();
+    if watched {
+        watchdog::ensure(inner);
+    }
     let exchange = async {
         let response = match future.await {
             Ok(response) => response,
@@ -394,14 +412,32 @@ async fn perform<'a, R: Runtime>(
         }
     };
     let mut exchange = pin!(exchange);
+    let mut timer = pin!(sleep_until(&inner.runtime, deadline.filter(|_| !watched)));
     let outcome = loop {
-        match select(exchange.as_mut(), pin!(signal.wait())).await {
-            Either::Left((outcome, _)) => break outcome,
-            Either::Right(((), _)) => {
+        // The exchange first: an answer that is ready is taken even if the deadline passed
+        // or the signal fired too.
+        let raced = poll_fn(|cx| {
+            if let Poll::Ready(outcome) = exchange.as_mut().poll(cx) {
+                return Poll::Ready(Raced::Answered(outcome));
+            }
+            if timer.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(Raced::TimedOut);
+            }
+            signal.poll_wait(cx).map(|()| Raced::Woken)
+        });
+        match raced.await {
+            Raced::Answered(outcome) => break Some(outcome),
+            Raced::TimedOut => break None,
+            Raced::Woken => {
                 let mut engine = inner.engine();
                 if !engine.attempt_out(id) {
                     // Ended by the engine: drop the exchange, which aborts it.
                     return (None, next(inner, &mut engine, id, inner.now()));
+                }
+                drop(engine);
+                if watched {
+                    // The watchdog may have stopped (its executor dropped it).
+                    watchdog::ensure(inner);
                 }
             }
         }
@@ -410,14 +446,15 @@ async fn perform<'a, R: Runtime>(
     let mut engine = inner.engine();
     let mut opened = None;
     match outcome {
-        Exchange::Whole(response) => engine.on_response(id, response, now),
-        Exchange::Opened(stream) => {
+        Some(Exchange::Whole(response)) => engine.on_response(id, response, now),
+        Some(Exchange::Opened(stream)) => {
             engine.on_stream_open(id, now);
             opened = Some(stream);
         }
-        Exchange::StreamFailed(error) => engine.on_stream_end(id, Some(&error), now),
-        Exchange::Failed(error) => engine.on_transport_error(id, error, now),
-        Exchange::Abandoned => {}
+        Some(Exchange::StreamFailed(error)) => engine.on_stream_end(id, Some(&error), now),
+        Some(Exchange::Failed(error)) => engine.on_transport_error(id, error, now),
+        Some(Exchange::Abandoned) => {}
+        None => engine.on_attempt_timeout(id, now),
     }
     (opened, next(inner, &mut engine, id, now))
 }

@@ -70,7 +70,7 @@ enum Feed {
 }
 
 /// Sleeps until `until`, or forever without one.
-async fn sleep_until<T: Timer>(timer: &T, until: Option<Instant>) {
+pub(crate) async fn sleep_until<T: Timer>(timer: &T, until: Option<Instant>) {
     match until {
         Some(until) => timer.sleep_until(until).await,
         None => pending().await,

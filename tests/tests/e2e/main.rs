@@ -7,7 +7,6 @@ mod blocking;
 mod cancellation;
 mod faults;
 mod metrics_export;
-mod review_watchdog;
 mod smol;
 mod tokio_client;
 mod watchdog;
