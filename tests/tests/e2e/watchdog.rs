@@ -49,6 +49,16 @@ fn one_retry() -> RetryPolicy {
     retry
 }
 
+/// A client of runtime `R` for `server`: attempts of `attempt`, one retry.
+fn client<R: Runtime>(server: &Server, attempt: Duration) -> blossom_client::Client<R> {
+    blossom_client::Client::<R>::builder()
+        .base_url(&server.base_url())
+        .request_timeout(attempt)
+        .retry(one_retry())
+        .build()
+        .unwrap()
+}
+
 /// The call ended with an attempt timeout after both attempts, each given its 300 ms.
 fn check_timed_out(result: Result<blossom_core::api::TextReply, Error>, took: Duration) {
     let error = result.expect_err("nothing was answered");
@@ -83,12 +93,7 @@ fn current_thread() -> tokio::runtime::Runtime {
 #[tokio::test]
 async fn a_silent_attempt_ends_at_its_deadline_and_is_retried_on_tokio() {
     let server = silent_server();
-    let client = blossom_tokio::Client::builder()
-        .base_url(&server.base_url())
-        .request_timeout(ATTEMPT)
-        .retry(one_retry())
-        .build()
-        .unwrap();
+    let client = client::<TokioRuntime>(&server, ATTEMPT);
     let started = Instant::now();
     let result = client.text("anyone there").await;
     check_timed_out(result, started.elapsed());
@@ -98,12 +103,7 @@ async fn a_silent_attempt_ends_at_its_deadline_and_is_retried_on_tokio() {
 #[test]
 fn a_silent_attempt_ends_at_its_deadline_and_is_retried_on_smol() {
     let server = silent_server();
-    let client = blossom_smol::Client::builder()
-        .base_url(&server.base_url())
-        .request_timeout(ATTEMPT)
-        .retry(one_retry())
-        .build()
-        .unwrap();
+    let client = client::<blossom_smol::SmolRuntime>(&server, ATTEMPT);
     let started = Instant::now();
     let result = smol::block_on(client.text("anyone there").into_future());
     check_timed_out(result, started.elapsed());
@@ -170,19 +170,10 @@ impl Runtime for Watched {
     }
 }
 
-fn watched(server: &Server, attempt: Duration) -> blossom_client::Client<Watched> {
-    blossom_client::Client::<Watched>::builder()
-        .base_url(&server.base_url())
-        .request_timeout(attempt)
-        .retry(one_retry())
-        .build()
-        .unwrap()
-}
-
 #[tokio::test]
 async fn the_watchdog_times_out_attempts_and_they_are_retried() {
     let server = silent_server();
-    let client = watched(&server, ATTEMPT);
+    let client = client::<Watched>(&server, ATTEMPT);
     let started = Instant::now();
     let result = client.text("anyone there").await;
     check_timed_out(result, started.elapsed());
@@ -191,7 +182,7 @@ async fn the_watchdog_times_out_attempts_and_they_are_retried() {
 #[test]
 fn a_client_that_outlives_its_watchdogs_runtime_starts_another() {
     let server = silent_server();
-    let client = watched(&server, ATTEMPT);
+    let client = client::<Watched>(&server, ATTEMPT);
     for _ in 0..2 {
         let started = Instant::now();
         let result = current_thread().block_on(async {
@@ -209,7 +200,7 @@ fn a_client_that_outlives_its_watchdogs_runtime_starts_another() {
 #[test]
 fn an_attempt_out_when_the_watchdogs_runtime_ends_is_still_timed_out() {
     let server = warm_then_silent();
-    let client = watched(&server, ATTEMPT);
+    let client = client::<Watched>(&server, ATTEMPT);
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let (ready, is_ready) = std::sync::mpsc::channel();
     let first = client.clone();
@@ -241,7 +232,7 @@ fn an_attempt_out_when_the_watchdogs_runtime_ends_is_still_timed_out() {
 #[test]
 fn a_watchdog_dropped_before_its_first_poll_is_replaced() {
     let server = silent_server();
-    let client = watched(&server, ATTEMPT);
+    let client = client::<Watched>(&server, ATTEMPT);
     current_thread().block_on(async {
         let mut call = pin!(client.text("first").into_future());
         poll_fn(|cx| {
@@ -262,7 +253,7 @@ async fn a_dropped_clients_watchdog_ends() {
     let metrics = tokio::runtime::Handle::current().metrics();
     let before = metrics.num_alive_tasks();
     // A long attempt timeout: the watchdog sleeps until then unless the drop wakes it.
-    let client = watched(&server, Duration::from_secs(60));
+    let client = client::<Watched>(&server, Duration::from_secs(60));
     let _ = tokio::time::timeout(Duration::from_millis(50), client.text("anyone there")).await;
     assert!(
         metrics.num_alive_tasks() > before,
