@@ -68,10 +68,11 @@ impl Runtime for SmolRuntime {
         smol::spawn(task).detach();
     }
 
-    /// Yes: an async-io timer per attempt woke the reactor's thread for each call (a third
-    /// more client CPU per small call, `BENCHMARKS.md`). The watchdog is a task of smol's
-    /// global executor, which runs for the whole process; a task that blocks that
-    /// executor's thread (one unless `SMOL_THREADS` says more) delays attempt timeouts too.
+    /// Yes: an async-io timer per attempt woke the reactor's thread for each call (about a
+    /// tenth more client CPU per small call, nearly all of it system time: `BENCHMARKS.md`,
+    /// "smol's timer"). The watchdog is a task of smol's global executor, which runs for the
+    /// whole process; a task that blocks that executor's thread (one unless `SMOL_THREADS`
+    /// says more) delays attempt timeouts too.
     fn attempt_watchdog(&self) -> bool {
         true
     }
