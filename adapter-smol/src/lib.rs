@@ -70,11 +70,21 @@ impl Runtime for SmolRuntime {
 
     /// Yes: an async-io timer per attempt woke the reactor's thread for each call (about a
     /// tenth more client CPU per small call, nearly all of it system time: `BENCHMARKS.md`,
-    /// "smol's timer"). The watchdog is a task of smol's global executor, which runs for the
-    /// whole process; a task that blocks that executor's thread (one unless `SMOL_THREADS`
-    /// says more) delays attempt timeouts too.
+    /// "smol's timer").
     fn attempt_watchdog(&self) -> bool {
         true
+    }
+
+    /// On a thread of its own (one per client, ending with it), not on smol's global
+    /// executor: a task that blocks the executor's thread, such as a nested `block_on` of a
+    /// call, would otherwise keep every attempt from timing out.
+    fn spawn_watchdog(&self, task: Pin<Box<dyn Future<Output = ()> + Send>>) {
+        let started = std::thread::Builder::new()
+            .name("blossom-watchdog".into())
+            .spawn(move || async_io::block_on(task));
+        // Without a thread the task is dropped, which marks the watchdog stopped: the next
+        // attempt tries again.
+        drop(started);
     }
 
     fn default_transport(config: &ClientConfig) -> Result<Arc<dyn Transport>, Error> {

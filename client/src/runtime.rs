@@ -35,15 +35,25 @@ pub trait Runtime: Timer + Clone + Default + Unpin {
     /// so. The task must be polled to completion even if nobody waits for it.
     fn spawn(&self, task: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>);
 
-    /// Whether one background task per client, [`spawn`](Self::spawn)ed, keeps the attempt
-    /// deadlines of all its calls instead of a timer per attempt (docs/ARCHITECTURE.md §2).
-    /// Right for a runtime whose timers are costly to arm and whose spawned tasks always run,
-    /// on the callers' clock: smol, where each async-io timer wakes the reactor's thread and
-    /// the global executor runs for the whole process. Wrong where a spawned task may end
-    /// with one of several runtimes that share a client, or a test pauses the clock: tokio.
-    /// The default is `false`.
+    /// Whether one background task per client ([`spawn_watchdog`](Self::spawn_watchdog))
+    /// keeps the attempt deadlines of all its calls instead of a timer per attempt
+    /// (docs/ARCHITECTURE.md §2). Right for a runtime whose timers are costly to arm and
+    /// that can run a task for the client's whole life on the callers' clock: smol, where
+    /// each async-io timer wakes the reactor's thread, and the watchdog gets a thread of its
+    /// own. Wrong where the task would live on one of several runtimes that share a client,
+    /// any of which may end or pause its clock in a test: tokio. The default is `false`.
     fn attempt_watchdog(&self) -> bool {
         false
+    }
+
+    /// Runs the attempt watchdog's task: it must run for as long as the client has calls,
+    /// whatever else blocks, since no call's attempt times out while it waits. The default
+    /// is [`spawn`](Self::spawn).
+    fn spawn_watchdog(
+        &self,
+        task: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>,
+    ) {
+        self.spawn(task);
     }
 
     /// The transport a client of this runtime uses unless another is given.

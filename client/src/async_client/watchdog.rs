@@ -40,7 +40,7 @@ pub(crate) fn ensure<R: Runtime>(inner: &Arc<Inner<R>>) {
         signal,
         running,
     );
-    inner.runtime.spawn(Box::pin(task));
+    inner.runtime.spawn_watchdog(Box::pin(task));
 }
 
 /// Marks the watchdog stopped when its task ends or is dropped, and wakes every call, so

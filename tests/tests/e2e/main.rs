@@ -8,5 +8,6 @@ mod cancellation;
 mod faults;
 mod metrics_export;
 mod smol;
+mod smol_watchdog;
 mod tokio_client;
 mod watchdog;

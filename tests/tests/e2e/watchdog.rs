@@ -25,7 +25,7 @@ const ATTEMPT: Duration = Duration::from_millis(300);
 const GIVE_UP: Duration = Duration::from_secs(10);
 
 /// Each request is held 30 s without an answer.
-fn silent_server() -> Server {
+pub(super) fn silent_server() -> Server {
     Server::start(vec![Script::new().hold(Duration::from_secs(30))]).unwrap()
 }
 
