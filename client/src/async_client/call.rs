@@ -255,30 +255,33 @@ enum Next<'a> {
     Done(Result<Output, Error>),
 }
 
-/// Polls the engine for a call's next step, under a lock the caller already holds. The
-/// transport's future is made here, before the attempt is awaited, so that the call's future
-/// holds that (a box) rather than the request: small futures are cheap to create and move,
-/// and one is made for every call.
+/// Polls the engine for a call's next step, under the lock the caller took (for a report
+/// and this poll to share it), and releases the lock. The transport's future is made after
+/// that (a transport may do work in `send`), and before the attempt is awaited, so that the
+/// call's future holds that (a box) rather than the request: small futures are cheap to
+/// create and move, and one is made for every call.
 fn next<'a, R: Runtime>(
     inner: &'a Inner<R>,
-    engine: &mut EngineGuard<'_, AsyncSignal>,
+    mut engine: EngineGuard<'_, AsyncSignal>,
     id: CallId,
     now: Instant,
 ) -> Next<'a> {
-    match engine.poll(id, now) {
-        Step::Send(attempt) => Next::Send(Sending {
-            future: inner.transport.send(attempt.request),
-            deadline: attempt.deadline,
-            stream: attempt.stream,
-        }),
-        Step::Wait(until) => Next::Wait(until),
-        Step::Pending => Next::Pending,
-        Step::Stream(meta) => Next::Stream(meta),
+    let attempt = match engine.poll(id, now) {
+        Step::Send(attempt) => attempt,
+        Step::Wait(until) => return Next::Wait(until),
+        Step::Pending => return Next::Pending,
+        Step::Stream(meta) => return Next::Stream(meta),
         Step::Done(result) => {
             engine.unregister(id);
-            Next::Done(result)
+            return Next::Done(result);
         }
-    }
+    };
+    drop(engine);
+    Next::Send(Sending {
+        future: inner.transport.send(attempt.request),
+        deadline: attempt.deadline,
+        stream: attempt.stream,
+    })
 }
 
 /// Drives one submitted call to its end: ask the engine, perform, sleep, repeat. Each report
@@ -294,7 +297,7 @@ async fn execute<R: Runtime>(
         armed: true,
     };
     let mut opened = None;
-    let mut step = next(inner, &mut inner.engine(), id, inner.now());
+    let mut step = next(inner, inner.engine(), id, inner.now());
     loop {
         step = match step {
             Next::Send(sending) => {
@@ -305,11 +308,11 @@ async fn execute<R: Runtime>(
             Next::Wait(until) => {
                 let sleep = pin!(inner.runtime.sleep_until(until));
                 select(sleep, pin!(signal.wait())).await;
-                next(inner, &mut inner.engine(), id, inner.now())
+                next(inner, inner.engine(), id, inner.now())
             }
             Next::Pending => {
                 signal.wait().await;
-                next(inner, &mut inner.engine(), id, inner.now())
+                next(inner, inner.engine(), id, inner.now())
             }
             Next::Stream(meta) => {
                 let Some(opened) = opened.take() else {
@@ -429,10 +432,10 @@ async fn perform<'a, R: Runtime>(
             Raced::Answered(outcome) => break Some(outcome),
             Raced::TimedOut => break None,
             Raced::Woken => {
-                let mut engine = inner.engine();
+                let engine = inner.engine();
                 if !engine.attempt_out(id) {
                     // Ended by the engine: drop the exchange, which aborts it.
-                    return (None, next(inner, &mut engine, id, inner.now()));
+                    return (None, next(inner, engine, id, inner.now()));
                 }
                 drop(engine);
                 if watched {
@@ -456,5 +459,5 @@ async fn perform<'a, R: Runtime>(
         Some(Exchange::Abandoned) => {}
         None => engine.on_attempt_timeout(id, now),
     }
-    (opened, next(inner, &mut engine, id, now))
+    (opened, next(inner, engine, id, now))
 }
