@@ -51,11 +51,6 @@ impl<S: Notify + Default> EngineCell<S> {
         EngineGuard(self.state.lock().unwrap_or_else(PoisonError::into_inner))
     }
 
-    /// Takes the watchdog's signal (the client is going away).
-    pub(crate) fn take_watchdog(&self) -> Option<Arc<S>> {
-        self.lock().0.watchdog.take()
-    }
-
     /// Reports a stream's end (`None`: read to its end) and forgets its signal.
     pub(crate) fn end_stream(&self, id: CallId, error: Option<&Error>, now: Instant) {
         let mut engine = self.lock();
@@ -101,9 +96,9 @@ impl<S: Notify + Default> EngineGuard<'_, S> {
     }
 
     /// Sets (or clears) the signal of the watchdog, which the guard fires whenever the
-    /// engine asks for it.
-    pub(crate) fn set_watchdog(&mut self, signal: Option<Arc<S>>) {
-        self.0.watchdog = signal;
+    /// engine asks for it; returns the signal it replaces.
+    pub(crate) fn set_watchdog(&mut self, signal: Option<Arc<S>>) -> Option<Arc<S>> {
+        std::mem::replace(&mut self.0.watchdog, signal)
     }
 
     /// Fires the signal of every call: each re-examines its state (after the watchdog

@@ -1,125 +1,26 @@
 //! What the SDK reports through `tracing`: a call that is retried, paced and finally served
 //! leaves one span and an event for each step, at the documented levels, and never the key.
 //!
-//! A small [`Subscriber`] records spans and events as text; it is installed for the test's
-//! thread only (`set_default`), where the current-thread runtime runs the engine. The test
+//! A small subscriber (`blossom_tests::capture`) records spans and events as text; it is
+//! installed for the test's thread only (`set_default`), where the current-thread runtime
+//! runs the engine. The test
 //! binary has one test, so no other thread meets a callsite first: `tracing` caches each
 //! callsite's interest process-wide, and an engine running on another thread without a
 //! subscriber at that moment could leave an event unseen here.
 // Tests unwrap freely: a failure should stop the test with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::fmt::Write as _;
 use std::future::IntoFuture;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use blossom_core::engine::LimiterConfig;
 use blossom_core::policy::RateLimit;
+use blossom_tests::capture::{Capture, Line};
 use blossom_tests::loopback::{Script, Server};
 use blossom_tokio::*;
-use tracing::field::{Field, Visit};
-use tracing::span::{Attributes, Id, Record};
-use tracing::{Event, Level, Metadata, Subscriber};
+use tracing::Level;
 
 const KEY: &str = "sk_TracingEventsTracingEventsTrace1";
-
-/// One recorded event: its level, message, fields, and the fields of its parent span.
-#[derive(Debug, Clone)]
-struct Line {
-    level: Level,
-    text: String,
-}
-
-#[derive(Default)]
-struct Recorded {
-    spans: Vec<String>,
-    lines: Vec<Line>,
-}
-
-/// Fields as ` name=value`, strings as they are and everything else by `Debug`.
-struct Fields(String);
-
-impl Visit for Fields {
-    fn record_str(&mut self, field: &Field, value: &str) {
-        let _ = write!(self.0, " {}={value}", field.name());
-    }
-
-    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
-        let _ = write!(self.0, " {}={value:?}", field.name());
-    }
-}
-
-#[derive(Clone, Default)]
-struct Capture {
-    record: Arc<Mutex<Recorded>>,
-    next_id: Arc<AtomicU64>,
-}
-
-impl Capture {
-    fn with<T>(&self, f: impl FnOnce(&mut Recorded) -> T) -> T {
-        f(&mut self.record.lock().unwrap_or_else(PoisonError::into_inner))
-    }
-
-    fn span_text(&self, id: &Id) -> String {
-        let index = usize::try_from(id.into_u64() - 1).unwrap();
-        self.with(|r| r.spans.get(index).cloned().unwrap_or_default())
-    }
-
-    fn lines(&self) -> Vec<Line> {
-        self.with(|r| r.lines.clone())
-    }
-}
-
-impl Subscriber for Capture {
-    fn enabled(&self, _: &Metadata<'_>) -> bool {
-        true
-    }
-
-    fn max_level_hint(&self) -> Option<tracing::level_filters::LevelFilter> {
-        Some(tracing::level_filters::LevelFilter::TRACE)
-    }
-
-    fn new_span(&self, span: &Attributes<'_>) -> Id {
-        let mut fields = Fields(span.metadata().name().to_owned());
-        span.record(&mut fields);
-        self.with(|r| r.spans.push(fields.0));
-        Id::from_u64(self.next_id.fetch_add(1, Ordering::Relaxed) + 1)
-    }
-
-    fn record(&self, span: &Id, values: &Record<'_>) {
-        let mut fields = Fields(String::new());
-        values.record(&mut fields);
-        let index = usize::try_from(span.into_u64() - 1).unwrap();
-        self.with(|r| {
-            if let Some(text) = r.spans.get_mut(index) {
-                text.push_str(&fields.0);
-            }
-        });
-    }
-
-    fn record_follows_from(&self, _: &Id, _: &Id) {}
-
-    fn event(&self, event: &Event<'_>) {
-        let mut fields = Fields(String::new());
-        event.record(&mut fields);
-        let parent = event.parent().map(|id| self.span_text(id));
-        let text = format!(
-            "{} {}{} [{}]",
-            event.metadata().level(),
-            event.metadata().target(),
-            fields.0,
-            parent.unwrap_or_default()
-        );
-        let level = *event.metadata().level();
-        self.with(|r| r.lines.push(Line { level, text }));
-    }
-
-    fn enter(&self, _: &Id) {}
-
-    fn exit(&self, _: &Id) {}
-}
 
 fn find<'a>(lines: &'a [Line], level: Level, parts: &[&str]) -> &'a Line {
     lines

@@ -171,16 +171,20 @@ fn a_format_the_file_name_contradicts_is_refused_before_any_call() {
 #[test]
 fn an_image_whose_type_differs_from_its_file_name_is_reported() {
     let dir = JobDir::new("image-type");
-    let path = dir.path("cat.png");
-    let output = blossom(&[
-        "--emulator",
-        "image",
-        "a cat",
-        "-o",
-        path.to_str().unwrap(),
-        "--width",
-        "16",
-    ]);
+    // The emulator's images are JPEGs.
+    let save_as = |name: &str| {
+        let path = dir.path(name);
+        blossom(&[
+            "--emulator",
+            "image",
+            "a cat",
+            "-o",
+            path.to_str().unwrap(),
+            "--width",
+            "16",
+        ])
+    };
+    let output = save_as("cat.png");
     assert!(output.status.success(), "{}", stderr(&output));
     let err = stderr(&output);
     assert!(
@@ -188,16 +192,7 @@ fn an_image_whose_type_differs_from_its_file_name_is_reported() {
         "{err}"
     );
     // A matching name says nothing of the kind.
-    let path = dir.path("cat.jpeg");
-    let output = blossom(&[
-        "--emulator",
-        "image",
-        "a cat",
-        "-o",
-        path.to_str().unwrap(),
-        "--width",
-        "16",
-    ]);
+    let output = save_as("cat.jpeg");
     assert!(
         !stderr(&output).contains("bytes but"),
         "{}",

@@ -29,7 +29,7 @@ pub(crate) struct Inner<R> {
 impl<R> Drop for Inner<R> {
     /// Wakes the watchdog, which then finds the client gone and ends.
     fn drop(&mut self) {
-        if let Some(watchdog) = self.cell.take_watchdog() {
+        if let Some(watchdog) = self.cell.lock().set_watchdog(None) {
             watchdog.notify();
         }
     }

@@ -588,7 +588,7 @@ impl Engine {
     /// Reports a complete answer (any status) to the attempt in flight.
     pub fn on_response(&mut self, id: CallId, response: RawResponse, now: Instant) {
         let secret = self.config.redact.as_ref().map(ApiKey::expose);
-        if !self.in_flight(id) {
+        if !self.attempt_out(id) {
             return;
         }
         let Some(call) = self.calls.get(id) else {
@@ -734,7 +734,7 @@ impl Engine {
 
     /// Reports that the attempt failed below HTTP.
     pub fn on_transport_error(&mut self, id: CallId, error: TransportError, now: Instant) {
-        if !self.in_flight(id) {
+        if !self.attempt_out(id) {
             return;
         }
         let outcome = match error.kind() {
@@ -758,7 +758,7 @@ impl Engine {
 
     /// Reports that the attempt's deadline passed before it completed (the driver dropped it).
     pub fn on_attempt_timeout(&mut self, id: CallId, now: Instant) {
-        if !self.in_flight(id) {
+        if !self.attempt_out(id) {
             return;
         }
         self.end_attempt(id, Outcome::Failure, None, now);
@@ -836,7 +836,9 @@ impl Engine {
     /// stops reading when this turns false: the engine ended the attempt (its deadline
     /// passed, or the client shut down).
     pub fn attempt_out(&self, id: CallId) -> bool {
-        self.in_flight(id)
+        self.calls
+            .get(id)
+            .is_some_and(|call| matches!(call.state, State::InFlight(..) | State::Opening(..)))
     }
 
     /// Whether the call has a result waiting (or is unknown): its driver should poll now.
@@ -961,13 +963,6 @@ impl Engine {
     }
 
     // ----- transitions -----
-
-    /// Whether an attempt is out (a stream's attempt lasts until its first event).
-    fn in_flight(&self, id: CallId) -> bool {
-        self.calls
-            .get(id)
-            .is_some_and(|call| matches!(call.state, State::InFlight(..) | State::Opening(..)))
-    }
 
     fn note_wait(&mut self, id: CallId) {
         if let Some(call) = self.calls.get_mut(id)

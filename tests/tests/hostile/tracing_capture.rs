@@ -1,32 +1,22 @@
 //! Everything the SDK and its transport log, at TRACE level, must be free of the key.
 //!
-//! NOT COMPILED YET: `tracing` is not a dependency of `blossom-tests` (and `tracing-subscriber`
-//! is not in `Cargo.lock` at all), and this suite may not change manifests. To enable it, add
-//! `tracing.workspace = true` to `[dev-dependencies]` in `tests/Cargo.toml` and `mod
-//! tracing_capture;` to `tests/tests/hostile/main.rs`. It was run as written from a scratch
-//! crate outside the workspace that includes these modules by path (see the report).
-//!
-//! A tiny [`tracing::Subscriber`] records every event's fields and every span's fields (at
-//! creation and when recorded later) as text. It is installed as the global default, so it
-//! also sees what the transport's own threads log (libcurl's agent thread), which is why the
-//! test runs in a child process of its own (`memory::in_child`): a global subscriber at
-//! TRACE would otherwise make every other test in this binary log its wire bytes.
+//! A small subscriber (`blossom_tests::capture`) records every event's fields and every
+//! span's fields (at creation and when recorded later) as text. It is installed as the
+//! global default, so it also sees what the transport's own threads log (libcurl's agent
+//! thread), which is why the test runs in a child process of its own (`memory::in_child`):
+//! a global subscriber at TRACE would otherwise make every other test in this binary log
+//! its wire bytes.
 //!
 //! Calls that succeed, calls that are retried and then succeed, calls that fail, and streams,
 //! on every adapter; first against a server that never echoes the key (anything found is the
 //! SDK's own logging of what it sends), then against one that echoes it in its answers.
 
-use std::fmt::Write as _;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use blossom_core::api::{ChatRequest, TextRequest};
 use blossom_core::engine::CallOptions;
+use blossom_tests::capture::Capture;
 use blossom_tests::loopback::{Script, Server};
-use tracing::field::{Field, Visit};
-use tracing::span::{Attributes, Id, Record};
-use tracing::{Event, Metadata, Subscriber};
 
 use crate::clients::{ALL, Adapter, Client, Setup, quick_retries};
 use crate::memory::in_child;
@@ -34,93 +24,6 @@ use crate::secrets::{CANARY, leak_in};
 
 /// The environment variable that turns `tracing_capture::child` into the capture run.
 const VAR: &str = "BLOSSOM_HOSTILE_TRACING";
-
-/// The most lines kept (a TRACE transport logs every body chunk).
-const MAX_LINES: usize = 200_000;
-
-/// Every line logged, as text.
-#[derive(Clone, Default)]
-struct Lines(Arc<Mutex<Vec<String>>>);
-
-impl Lines {
-    fn push(&self, line: String) {
-        let mut lines = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        if lines.len() < MAX_LINES {
-            lines.push(line);
-        }
-    }
-
-    fn take(&self) -> Vec<String> {
-        std::mem::take(&mut *self.0.lock().unwrap_or_else(PoisonError::into_inner))
-    }
-}
-
-/// Fields as ` name=value`, strings as they are and everything else by `Debug`.
-struct Fields(String);
-
-impl Visit for Fields {
-    fn record_str(&mut self, field: &Field, value: &str) {
-        let _ = write!(self.0, " {}={value}", field.name());
-    }
-
-    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
-        let _ = write!(self.0, " {}={value:?}", field.name());
-    }
-}
-
-/// Records everything, at every level.
-struct Capture {
-    lines: Lines,
-    next_id: AtomicU64,
-}
-
-impl Capture {
-    fn line(&self, kind: &str, metadata: &Metadata<'_>, fields: Fields) {
-        self.lines.push(format!(
-            "{kind} {} {} {}:{}",
-            metadata.level(),
-            metadata.target(),
-            metadata.name(),
-            fields.0
-        ));
-    }
-}
-
-impl Subscriber for Capture {
-    fn enabled(&self, _: &Metadata<'_>) -> bool {
-        true
-    }
-
-    fn max_level_hint(&self) -> Option<tracing::level_filters::LevelFilter> {
-        Some(tracing::level_filters::LevelFilter::TRACE)
-    }
-
-    fn new_span(&self, span: &Attributes<'_>) -> Id {
-        let mut fields = Fields(String::new());
-        span.record(&mut fields);
-        self.line("span", span.metadata(), fields);
-        Id::from_u64(self.next_id.fetch_add(1, Ordering::Relaxed))
-    }
-
-    fn record(&self, span: &Id, values: &Record<'_>) {
-        let mut fields = Fields(String::new());
-        values.record(&mut fields);
-        self.lines
-            .push(format!("record span#{}:{}", span.into_u64(), fields.0));
-    }
-
-    fn record_follows_from(&self, _: &Id, _: &Id) {}
-
-    fn event(&self, event: &Event<'_>) {
-        let mut fields = Fields(String::new());
-        event.record(&mut fields);
-        self.line("event", event.metadata(), fields);
-    }
-
-    fn enter(&self, _: &Id) {}
-
-    fn exit(&self, _: &Id) {}
-}
 
 fn options() -> CallOptions {
     CallOptions::default().timeout(Duration::from_secs(10))
@@ -204,24 +107,21 @@ fn child() {
         return;
     };
     let adapter = Adapter::from_name(&value).unwrap();
-    let lines = Lines::default();
-    tracing::subscriber::set_global_default(Capture {
-        lines: lines.clone(),
-        next_id: AtomicU64::new(1),
-    })
-    .unwrap();
+    let capture = Capture::default();
+    tracing::subscriber::set_global_default(capture.clone()).unwrap();
     for echo in [false, true] {
         let calls = exercise(adapter, echo);
         // Let the transport's threads finish logging the last exchange.
         std::thread::sleep(Duration::from_millis(300));
-        let captured = lines.take();
+        let captured = capture.take_texts();
         let leaked: Vec<&String> = captured
             .iter()
             .filter(|line| leak_in(line).is_some())
             .collect();
         let mut by_target = std::collections::BTreeMap::<&str, usize>::new();
         for line in &leaked {
-            let target = line.split(' ').nth(2).unwrap_or("?");
+            // `LEVEL target …` for events; a span's name stands first.
+            let target = line.split(' ').nth(1).unwrap_or("?");
             *by_target.entry(target).or_default() += 1;
         }
         println!(
