@@ -30,9 +30,9 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::{Instant, SystemTime};
 
-use async_trait::async_trait;
 use blossom_client::{Runtime, Timer, Transport};
 use blossom_transport::IsahcTransport;
 
@@ -44,8 +44,9 @@ pub use futures_util::StreamExt;
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SmolRuntime;
 
-#[async_trait]
 impl Timer for SmolRuntime {
+    type Sleep = Sleep;
+
     fn now(&self) -> Instant {
         Instant::now()
     }
@@ -54,8 +55,21 @@ impl Timer for SmolRuntime {
         SystemTime::now()
     }
 
-    async fn sleep_until(&self, deadline: Instant) {
-        async_io::Timer::at(deadline).await;
+    fn sleep_until(&self, deadline: Instant) -> Sleep {
+        Sleep(async_io::Timer::at(deadline))
+    }
+}
+
+/// An async-io timer that completes at its instant (what [`SmolRuntime`]'s `sleep_until`
+/// returns).
+#[derive(Debug)]
+pub struct Sleep(async_io::Timer);
+
+impl Future for Sleep {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        Pin::new(&mut self.0).poll(cx).map(|_| ())
     }
 }
 

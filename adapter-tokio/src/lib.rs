@@ -73,7 +73,6 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
-use async_trait::async_trait;
 use blossom_client::{Runtime, Timer, Transport};
 
 pub use blossom_client::prelude::*;
@@ -91,8 +90,9 @@ pub struct TokioRuntime;
 /// Implements the runtime seam with tokio for `$runtime`, whose transport `$transport` makes.
 macro_rules! tokio_runtime {
     ($runtime:ty, $transport:expr) => {
-        #[async_trait]
         impl Timer for $runtime {
+            type Sleep = tokio::time::Sleep;
+
             fn now(&self) -> Instant {
                 tokio::time::Instant::now().into_std()
             }
@@ -101,8 +101,8 @@ macro_rules! tokio_runtime {
                 SystemTime::now()
             }
 
-            async fn sleep_until(&self, deadline: Instant) {
-                tokio::time::sleep_until(deadline.into()).await;
+            fn sleep_until(&self, deadline: Instant) -> Self::Sleep {
+                tokio::time::sleep_until(deadline.into())
             }
         }
 

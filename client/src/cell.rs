@@ -21,10 +21,19 @@ pub(crate) struct Locked<S> {
     engine: Engine,
     /// By [`CallId::slot`]: the engine reuses slots, so the table stays as long as the most
     /// calls ever live at once, and each entry keeps its whole id to be told from a reuse.
-    signals: Vec<Option<(CallId, Arc<S>)>>,
+    signals: Vec<Option<SignalSlot<S>>>,
     woken: Vec<CallId>,
     /// The signal of the task that times out attempts for every call, when one runs.
     watchdog: Option<Arc<S>>,
+}
+
+/// The signal of the call in one engine slot. It outlives its call, for the slot's next
+/// call to reuse once nobody else holds it: one allocation per slot, not per call.
+#[derive(Debug)]
+struct SignalSlot<S> {
+    /// The call it belongs to; `None` once that call has ended.
+    owner: Option<CallId>,
+    signal: Arc<S>,
 }
 
 /// The engine behind its lock.
@@ -84,15 +93,31 @@ impl<S: Notify + Default> EngineCell<S> {
 pub(crate) struct EngineGuard<'a, S: Notify>(MutexGuard<'a, Locked<S>>);
 
 impl<S: Notify + Default> EngineGuard<'_, S> {
-    /// Creates the signal of a new call.
+    /// The signal of a new call: its slot's last one when nobody holds that any more (the
+    /// driver of the slot's previous call has dropped it), else a new one.
     pub(crate) fn register(&mut self, id: CallId) -> Arc<S> {
-        let signal = Arc::new(S::default());
         let signals = &mut self.0.signals;
         if signals.len() <= id.slot() {
             signals.resize_with(id.slot() + 1, || None);
         }
-        signals[id.slot()] = Some((id, Arc::clone(&signal)));
-        signal
+        let entry = &mut signals[id.slot()];
+        match entry {
+            // Only this table holds it, and the table is locked: nobody can take a copy
+            // between the count and the reset.
+            Some(entry) if Arc::strong_count(&entry.signal) == 1 => {
+                entry.signal.reset();
+                entry.owner = Some(id);
+                Arc::clone(&entry.signal)
+            }
+            _ => {
+                let signal = Arc::new(S::default());
+                *entry = Some(SignalSlot {
+                    owner: Some(id),
+                    signal: Arc::clone(&signal),
+                });
+                signal
+            }
+        }
     }
 
     /// Sets (or clears) the signal of the watchdog, which the guard fires whenever the
@@ -104,17 +129,19 @@ impl<S: Notify + Default> EngineGuard<'_, S> {
     /// Fires the signal of every call: each re-examines its state (after the watchdog
     /// stopped, an attempt still out starts another).
     pub(crate) fn notify_all(&self) {
-        for (_, signal) in self.0.signals.iter().flatten() {
-            signal.notify();
+        for entry in self.0.signals.iter().flatten() {
+            if entry.owner.is_some() {
+                entry.signal.notify();
+            }
         }
     }
 
     /// Forgets a call's signal (it has ended).
     pub(crate) fn unregister(&mut self, id: CallId) {
-        if let Some(entry) = self.0.signals.get_mut(id.slot())
-            && entry.as_ref().is_some_and(|(owner, _)| *owner == id)
+        if let Some(Some(entry)) = self.0.signals.get_mut(id.slot())
+            && entry.owner == Some(id)
         {
-            *entry = None;
+            entry.owner = None;
         }
     }
 }
@@ -143,10 +170,10 @@ impl<S: Notify> Drop for EngineGuard<'_, S> {
         }
         locked.engine.take_woken(&mut locked.woken);
         for id in locked.woken.drain(..) {
-            if let Some(Some((owner, signal))) = locked.signals.get(id.slot())
-                && *owner == id
+            if let Some(Some(entry)) = locked.signals.get(id.slot())
+                && entry.owner == Some(id)
             {
-                signal.notify();
+                entry.signal.notify();
             }
         }
     }
@@ -213,5 +240,69 @@ impl Drop for EndGuard {
         if !self.ended {
             self.control.cancel(self.id);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::signal::AsyncSignal;
+    use blossom_core::ClientConfig;
+    use blossom_core::api::ModelKind;
+    use blossom_core::codec::Encoder;
+    use blossom_core::engine::{CallOptions, EngineConfig};
+
+    fn submit(cell: &EngineCell<AsyncSignal>, now: Instant) -> (CallId, Arc<AsyncSignal>) {
+        let config = ClientConfig::new();
+        let prepared = Encoder::new(&config)
+            .unwrap()
+            .models(ModelKind::Text)
+            .unwrap();
+        let mut engine = cell.lock();
+        let id = engine.submit(prepared, CallOptions::default(), now);
+        let signal = engine.register(id);
+        (id, signal)
+    }
+
+    fn ended(cell: &EngineCell<AsyncSignal>, id: CallId, now: Instant) {
+        cell.cancel_call(id, now);
+    }
+
+    #[test]
+    fn a_slot_reuses_its_signal_only_once_the_last_call_let_it_go() {
+        let cell = EngineCell::new(Engine::new(EngineConfig::from_client(&ClientConfig::new())));
+        let now = Instant::now();
+        let (first, signal) = submit(&cell, now);
+        signal.notify();
+        ended(&cell, first, now);
+        // The first call's driver still holds its signal: the slot's next call gets another.
+        let (second, other) = submit(&cell, now);
+        assert_eq!(second.slot(), first.slot());
+        assert!(!Arc::ptr_eq(&signal, &other));
+        ended(&cell, second, now);
+        let kept = Arc::downgrade(&other);
+        drop(other);
+        // Nobody holds the second one now: the third call reuses it, reset.
+        let (third, reused) = submit(&cell, now);
+        assert_eq!(third.slot(), first.slot());
+        assert!(
+            kept.upgrade()
+                .is_some_and(|other| Arc::ptr_eq(&other, &reused))
+        );
+        let waker = futures_util::task::noop_waker();
+        let mut cx = std::task::Context::from_waker(&waker);
+        assert!(
+            reused.poll_wait(&mut cx).is_pending(),
+            "a reused signal starts unfired"
+        );
+        // Waking every live call wakes the third, and not the first call's old signal.
+        assert!(signal.poll_wait(&mut cx).is_ready());
+        cell.lock().notify_all();
+        assert!(reused.poll_wait(&mut cx).is_ready());
+        assert!(signal.poll_wait(&mut cx).is_pending());
+        // A signal kept for reuse belongs to no call: waking every call skips it.
+        ended(&cell, third, now);
+        cell.lock().notify_all();
+        assert!(reused.poll_wait(&mut cx).is_pending());
     }
 }

@@ -44,7 +44,7 @@ impl FromOutput for ChatCompletion {
 impl FromOutput for TextReply {
     fn from_output(output: Output) -> Result<Self, Error> {
         match output {
-            Output::Text(text) => Ok(text),
+            Output::Text(text) => Ok(*text),
             other => Err(mismatch(&other)),
         }
     }
@@ -53,7 +53,7 @@ impl FromOutput for TextReply {
 impl FromOutput for Media {
     fn from_output(output: Output) -> Result<Self, Error> {
         match output {
-            Output::Media(media) => Ok(media),
+            Output::Media(media) => Ok(*media),
             other => Err(mismatch(&other)),
         }
     }
@@ -62,7 +62,7 @@ impl FromOutput for Media {
 impl FromOutput for ModelList {
     fn from_output(output: Output) -> Result<Self, Error> {
         match output {
-            Output::Models(models) => Ok(models),
+            Output::Models(models) => Ok(*models),
             other => Err(mismatch(&other)),
         }
     }
@@ -180,9 +180,9 @@ impl FromOutput for AnyResponse {
     fn from_output(output: Output) -> Result<Self, Error> {
         match output {
             Output::Chat(chat) => Ok(Self::Chat(chat)),
-            Output::Text(text) => Ok(Self::Text(text)),
-            Output::Media(media) => Ok(Self::Media(media)),
-            Output::Models(models) => Ok(Self::Models(models)),
+            Output::Text(text) => Ok(Self::Text(*text)),
+            Output::Media(media) => Ok(Self::Media(*media)),
+            Output::Models(models) => Ok(Self::Models(*models)),
             other => Err(Error::decode(
                 format!("internal: unexpected answer kind {:?}", other.meta()),
                 b"",

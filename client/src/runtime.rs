@@ -3,23 +3,25 @@
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
-use async_trait::async_trait;
-
 use crate::transport::Transport;
 use blossom_core::ClientConfig;
 use blossom_core::error::Error;
 
 /// Time for the driver: the engine never reads a clock, so the driver asks this.
-#[async_trait]
 pub trait Timer: Send + Sync + 'static {
+    /// What [`sleep_until`](Self::sleep_until) returns: a named type rather than a boxed
+    /// future, so that arming a timer (once per attempt) allocates nothing of its own.
+    type Sleep: std::future::Future<Output = ()> + Send + 'static;
+
     /// The current instant (a runtime with paused or virtual time returns its own).
     fn now(&self) -> Instant;
 
     /// The current wall-clock time, used only to resolve `Retry-After` dates.
     fn wall_now(&self) -> SystemTime;
 
-    /// Completes at `deadline` (at once if it has passed).
-    async fn sleep_until(&self, deadline: Instant);
+    /// A future that completes at `deadline` (at once if it has passed). It is made and
+    /// polled inside the runtime (a tokio timer needs its runtime's context).
+    fn sleep_until(&self, deadline: Instant) -> Self::Sleep;
 }
 
 /// An async runtime adapter: a [`Timer`] that also knows how to build the default transport.

@@ -11,6 +11,9 @@ use futures_util::task::AtomicWaker;
 /// Something that can be fired to wake a waiting call.
 pub(crate) trait Notify: Send + Sync + 'static {
     fn notify(&self);
+    /// Returns to the state of a new signal (not fired, no waiter), for reuse by another
+    /// call. Only called on a signal nobody else holds.
+    fn reset(&self);
 }
 
 /// Wakes an async task.
@@ -24,6 +27,11 @@ impl Notify for AsyncSignal {
     fn notify(&self) {
         self.fired.store(true, Ordering::Release);
         self.waker.wake();
+    }
+
+    fn reset(&self) {
+        self.fired.store(false, Ordering::Release);
+        drop(self.waker.take());
     }
 }
 
@@ -64,6 +72,11 @@ impl Notify for BlockingSignal {
         self.maybe_fired.store(true, Ordering::Release);
         drop(fired);
         self.condvar.notify_all();
+    }
+
+    fn reset(&self) {
+        *self.fired.lock().unwrap_or_else(PoisonError::into_inner) = false;
+        self.maybe_fired.store(false, Ordering::Release);
     }
 }
 

@@ -716,7 +716,7 @@ impl<'a> Sim<'a> {
 
     /// A streamed call ended for its caller.
     fn end_stream_call(&mut self, call: usize, result: Result<(), Error>) {
-        let result = result.map(|()| Output::Stream(Default::default()));
+        let result = result.map(|()| Output::Stream(Box::default()));
         self.finish(call, result);
         if let Some(live) = self.live.remove(&call) {
             self.by_id.remove(&live.id);

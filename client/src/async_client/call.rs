@@ -4,11 +4,10 @@ use std::future::{Future, IntoFuture, poll_fn};
 use std::marker::PhantomData;
 use std::pin::{Pin, pin};
 use std::sync::Arc;
-use std::task::Poll;
+use std::task::{Context, Poll, ready};
 use std::time::{Duration, Instant};
 
-use futures_util::TryFutureExt;
-use futures_util::future::{lazy, select};
+use futures_util::future::select;
 
 use super::inner::Inner;
 use super::stream::{ChatStream, OpenStream, Opened, open, sleep_until};
@@ -108,7 +107,7 @@ impl<R: Runtime, T: FromOutput> IntoFuture for Call<R, T> {
                 match execute(&inner, id, signal).await? {
                     Executed::Output(output) => T::from_output(output),
                     // Dropping the stream ends its call.
-                    Executed::Stream(open) => Err(mismatch(&Output::Stream(open.meta))),
+                    Executed::Stream(open) => Err(mismatch(&Output::Stream(Box::new(open.meta)))),
                 }
             },
         )
@@ -191,9 +190,7 @@ impl<R: Runtime> IntoFuture for StreamCall<R> {
     }
 }
 
-/// A call's future: submits the call when first polled, then drives it with `drive`. Built
-/// from `lazy` and `and_then` rather than one `async` block because their states share room:
-/// a block would keep its captured request (280 bytes) for as long as the future lives.
+/// A call's future: submits the call when first polled, then drives it with `drive`.
 fn run<R: Runtime, T, F>(
     inner: Arc<Inner<R>>,
     prepared: Result<Prepared, Error>,
@@ -203,13 +200,73 @@ fn run<R: Runtime, T, F>(
 where
     F: Future<Output = Result<T, Error>> + Send + 'static,
 {
-    Box::pin(
-        lazy(move |_| {
-            let (id, signal) = submit(&inner, prepared?, options);
-            Ok((inner, id, signal))
-        })
-        .and_then(|(inner, id, signal)| drive(inner, id, signal)),
-    )
+    Box::pin(CallFuture::Start {
+        inner,
+        prepared,
+        options,
+        drive,
+    })
+}
+
+pin_project_lite::pin_project! {
+    /// A call's future by hand rather than one `async` block: a block would keep its captured
+    /// request (280 bytes) for as long as it lives, and a combinator chain moves the driving
+    /// future (700 bytes) several times on the way in; here the request moves into the
+    /// engine and the driving future is written once, in place of it.
+    #[project = CallProj]
+    #[project_replace = CallStart]
+    enum CallFuture<R: Runtime, D, F> {
+        Start {
+            inner: Arc<Inner<R>>,
+            prepared: Result<Prepared, Error>,
+            options: CallOptions,
+            drive: D,
+        },
+        Running {
+            #[pin]
+            drive: F,
+        },
+        Ended,
+    }
+}
+
+impl<R, D, F, T> Future for CallFuture<R, D, F>
+where
+    R: Runtime,
+    D: FnOnce(Arc<Inner<R>>, CallId, Arc<AsyncSignal>) -> F,
+    F: Future<Output = Result<T, Error>>,
+{
+    type Output = Result<T, Error>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        if let CallProj::Start { .. } = self.as_mut().project()
+            && let CallStart::Start {
+                inner,
+                prepared,
+                options,
+                drive,
+            } = self.as_mut().project_replace(Self::Ended)
+        {
+            let prepared = match prepared {
+                Ok(prepared) => prepared,
+                Err(error) => return Poll::Ready(Err(error)),
+            };
+            let (id, signal) = submit(&inner, prepared, options);
+            self.set(Self::Running {
+                drive: drive(inner, id, signal),
+            });
+        }
+        match self.as_mut().project() {
+            CallProj::Running { drive } => {
+                let output = ready!(drive.poll(cx));
+                self.set(Self::Ended);
+                Poll::Ready(output)
+            }
+            // A future polled again after it completed (a misuse): it stays pending rather
+            // than panic or invent a second result.
+            CallProj::Start { .. } | CallProj::Ended => Poll::Pending,
+        }
+    }
 }
 
 /// How a call ended: with its answer, or with its stream open.
@@ -318,7 +375,7 @@ async fn execute<R: Runtime>(
                 let Some(opened) = opened.take() else {
                     // The engine opened a stream this loop did not read: a bug, reported
                     // (the guard cancels the call) rather than hung.
-                    return Err(mismatch(&Output::Stream(meta)));
+                    return Err(mismatch(&Output::Stream(Box::new(meta))));
                 };
                 guard.armed = false;
                 let control: Arc<dyn StreamControl> = inner.clone();

@@ -145,7 +145,7 @@ pub(crate) async fn open<T: Timer>(
 }
 
 /// The state a [`ChatStream`] reads from, polled in place (no future is rebuilt per chunk).
-struct Reading<R> {
+struct Reading<R: Runtime> {
     body: Option<BodyStream>,
     reader: StreamReader,
     first: Option<ChatChunk>,
@@ -156,11 +156,8 @@ struct Reading<R> {
     /// reader's instant does not move earlier: the idle deadline moves later with every
     /// read, so a timer armed once serves many reads, and firing early only makes the
     /// reader name its new instant.
-    sleep: Option<(Instant, Sleep)>,
+    sleep: Option<(Instant, Pin<Box<R::Sleep>>)>,
 }
-
-/// A runtime's sleep, owned.
-type Sleep = Pin<Box<dyn Future<Output = ()> + Send>>;
 
 impl ChatStream {
     pub(crate) fn new<R: Runtime>(open: OpenStream, runtime: R) -> Self {
@@ -234,9 +231,7 @@ impl<R: Runtime> Reading<R> {
     /// Whether the timer for `until` has fired (arming it first if needed).
     fn timer_fired(&mut self, until: Instant, cx: &mut Context<'_>) -> bool {
         if !matches!(&self.sleep, Some((armed, _)) if *armed <= until) {
-            let runtime = self.runtime.clone();
-            let sleep = async move { runtime.sleep_until(until).await };
-            self.sleep = Some((until, Box::pin(sleep)));
+            self.sleep = Some((until, Box::pin(self.runtime.sleep_until(until))));
         }
         let fired = self
             .sleep

@@ -31,7 +31,7 @@ pub(crate) fn call<C: BlockingRuntime, Q: ApiRequest>(
     match execute(inner, prepared, options)? {
         Executed::Output(output) => Q::Output::from_output(output),
         // Dropping the stream ends its call.
-        Executed::Stream(stream) => Err(mismatch(&Output::Stream(stream.meta().clone()))),
+        Executed::Stream(stream) => Err(mismatch(&Output::Stream(Box::new(stream.meta().clone())))),
     }
 }
 
@@ -78,7 +78,7 @@ pub(crate) fn execute<C: BlockingRuntime>(
                 let Some(opened) = opened.take() else {
                     // The engine opened a stream this loop did not read: a bug, reported
                     // (the guard cancels the call) rather than hung.
-                    return Err(mismatch(&Output::Stream(meta)));
+                    return Err(mismatch(&Output::Stream(Box::new(meta))));
                 };
                 guard.armed = false;
                 let control: Arc<dyn StreamControl> = inner.clone();

@@ -10,20 +10,21 @@ use crate::api::lenient::without_bom;
 use crate::api::{ChatCompletion, Media, MediaFormat, ModelList, ResponseMeta, TextReply};
 use crate::error::{Error, api_error};
 
-/// A decoded answer.
+/// A decoded answer. Each kind is boxed, so that an answer (and the engine's steps and call
+/// states that carry one) moves as 16 bytes on its way to the caller.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum Output {
-    /// A chat completion (boxed: it is much larger than the other answers).
+    /// A chat completion.
     Chat(Box<ChatCompletion>),
     /// Plain text.
-    Text(TextReply),
+    Text(Box<TextReply>),
     /// Image or audio bytes.
-    Media(Media),
+    Media(Box<Media>),
     /// A model list.
-    Models(ModelList),
+    Models(Box<ModelList>),
     /// A stream has started; its body is read by the caller.
-    Stream(ResponseMeta),
+    Stream(Box<ResponseMeta>),
 }
 
 impl Output {
@@ -108,16 +109,16 @@ fn decode_success(expect: Expect, meta: ResponseMeta, body: Bytes) -> Result<Out
             let text = String::from_utf8(body.into()).map_err(|e| {
                 Error::malformed(format!("the text answer is not UTF-8: {e}"), e.as_bytes())
             })?;
-            Ok(Output::Text(TextReply { text, meta }))
+            Ok(Output::Text(Box::new(TextReply { text, meta })))
         }
         Expect::Image => media(meta, body, true),
         Expect::Audio => media(meta, body, false),
         Expect::Models(_) => {
             let models = ModelList::parse(without_bom(&body))
                 .map_err(|e| Error::malformed(json_problem("the model list", &e), &body))?;
-            Ok(Output::Models(ModelList { models, meta }))
+            Ok(Output::Models(Box::new(ModelList { models, meta })))
         }
-        Expect::ChatStream => Ok(Output::Stream(meta)),
+        Expect::ChatStream => Ok(Output::Stream(Box::new(meta))),
     }
 }
 
@@ -155,12 +156,12 @@ fn media(meta: ResponseMeta, body: Bytes, image: bool) -> Result<Output, Error> 
         ));
     }
     let content_type = meta.content_type.clone().unwrap_or_default();
-    Ok(Output::Media(Media {
+    Ok(Output::Media(Box::new(Media {
         bytes: body,
         content_type,
         format,
         meta,
-    }))
+    })))
 }
 
 fn content_type_is(meta: &ResponseMeta, prefix: &str) -> bool {

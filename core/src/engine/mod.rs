@@ -419,7 +419,6 @@ impl Engine {
             return Step::Done(Err(unknown_call()));
         };
         let expired = call.deadline.is_some_and(|d| now >= d);
-        let hold = call.deadline.map_or(Step::Pending, Step::Wait);
         match &call.state {
             State::Finished(_) => {}
             State::InFlight(..) | State::Opening(..) | State::Streaming(_) => {
@@ -442,13 +441,18 @@ impl Engine {
                 let error = deadline_error(call.attempts);
                 self.finish(id, Err(error), now, false);
             }
-            State::Queued | State::Following(_) => return hold,
+            State::Queued | State::Following(_) => {
+                return call.deadline.map_or(Step::Pending, Step::Wait);
+            }
             State::Backoff(_, until) if now < *until => return Step::Wait(*until),
             State::Backoff(..) | State::Ready(_) | State::Pacing(..) => {
                 return self.start_attempt(id, now);
             }
         }
-        match self.calls.remove(id).map(|call| call.state) {
+        let state = self
+            .calls
+            .remove_with(id, |call| std::mem::replace(&mut call.state, State::Queued));
+        match state {
             Some(State::Finished(result)) => Step::Done(result),
             _ => Step::Done(Err(unknown_call())),
         }
@@ -724,7 +728,7 @@ impl Engine {
             _ => return,
         }
         let result = match error {
-            None => Ok(Output::Stream(ResponseMeta::default())),
+            None => Ok(Output::Stream(Box::default())),
             Some(error) => Err(error.clone()),
         };
         self.finish(id, result, now, false);

@@ -82,15 +82,27 @@ impl<T> Slots<T> {
         })
     }
 
-    pub(crate) fn remove(&mut self, id: CallId) -> Option<T> {
+    /// Removes a value, dropping it where it lies (a value is large: it is not moved out),
+    /// after `take` has taken what it wants from it.
+    pub(crate) fn remove_with<R>(
+        &mut self,
+        id: CallId,
+        take: impl FnOnce(&mut T) -> R,
+    ) -> Option<R> {
         let slot = self.slots.get_mut(id.index as usize)?;
         if slot.generation != id.generation {
             return None;
         }
-        let value = slot.value.take()?;
+        let taken = take(slot.value.as_mut()?);
+        slot.value = None;
         self.free.push(id.index);
         self.len -= 1;
-        Some(value)
+        Some(taken)
+    }
+
+    /// Removes a value (dropped where it lies); whether there was one.
+    pub(crate) fn remove(&mut self, id: CallId) -> bool {
+        self.remove_with(id, |_| ()).is_some()
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -111,11 +123,11 @@ mod tests {
     fn stale_ids_miss() {
         let mut slots = Slots::default();
         let a = slots.insert("a");
-        assert_eq!(slots.remove(a), Some("a"));
+        assert_eq!(slots.remove_with(a, |a| *a), Some("a"));
         let b = slots.insert("b");
         assert_eq!(a.index, b.index);
         assert!(slots.get_mut(a).is_none());
-        assert!(slots.remove(a).is_none());
+        assert!(!slots.remove(a));
         assert_eq!(slots.get_mut(b), Some(&mut "b"));
         assert_eq!(slots.len(), 1);
     }

@@ -130,6 +130,9 @@ impl<Id: Copy + PartialEq> PriorityQueue<Id> {
     }
 
     fn best(&self, now: Instant) -> Option<(usize, Id)> {
+        if self.is_empty() {
+            return None;
+        }
         let aging = self.aging.as_nanos().max(1);
         self.queues
             .iter()

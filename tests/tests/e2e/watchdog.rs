@@ -13,7 +13,6 @@ use std::sync::Arc;
 use std::task::Poll;
 use std::time::{Duration, Instant, SystemTime};
 
-use async_trait::async_trait;
 use blossom_client::{Runtime, Timer, Transport};
 use blossom_core::policy::RetryPolicy;
 use blossom_core::{ClientConfig, Error, ErrorKind};
@@ -137,8 +136,9 @@ async fn a_paused_clock_times_out_attempts_in_virtual_time() {
 #[derive(Debug, Clone, Copy, Default)]
 struct Watched;
 
-#[async_trait]
 impl Timer for Watched {
+    type Sleep = tokio::time::Sleep;
+
     fn now(&self) -> Instant {
         TokioRuntime.now()
     }
@@ -147,8 +147,8 @@ impl Timer for Watched {
         TokioRuntime.wall_now()
     }
 
-    async fn sleep_until(&self, deadline: Instant) {
-        TokioRuntime.sleep_until(deadline).await;
+    fn sleep_until(&self, deadline: Instant) -> Self::Sleep {
+        TokioRuntime.sleep_until(deadline)
     }
 }
 
