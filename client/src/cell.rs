@@ -103,7 +103,8 @@ impl<S: Notify + Default> EngineGuard<'_, S> {
         let entry = &mut signals[id.slot()];
         match entry {
             // Only this table holds it, and the table is locked: nobody can take a copy
-            // between the count and the reset.
+            // between the count and the reset (a second one: its last driver may have
+            // waited again after its call ended).
             Some(entry) if Arc::strong_count(&entry.signal) == 1 => {
                 entry.signal.reset();
                 entry.owner = Some(id);
@@ -136,12 +137,14 @@ impl<S: Notify + Default> EngineGuard<'_, S> {
         }
     }
 
-    /// Forgets a call's signal (it has ended).
+    /// Forgets a call's signal (it has ended); the signal stays for the slot's next call.
     pub(crate) fn unregister(&mut self, id: CallId) {
         if let Some(Some(entry)) = self.0.signals.get_mut(id.slot())
             && entry.owner == Some(id)
         {
             entry.owner = None;
+            // Lets go of the waker now: it may be the last reference to the caller's task.
+            entry.signal.reset();
         }
     }
 }
@@ -273,7 +276,6 @@ mod tests {
         let cell = EngineCell::new(Engine::new(EngineConfig::from_client(&ClientConfig::new())));
         let now = Instant::now();
         let (first, signal) = submit(&cell, now);
-        signal.notify();
         ended(&cell, first, now);
         // The first call's driver still holds its signal: the slot's next call gets another.
         let (second, other) = submit(&cell, now);
@@ -296,7 +298,6 @@ mod tests {
             "a reused signal starts unfired"
         );
         // Waking every live call wakes the third, and not the first call's old signal.
-        assert!(signal.poll_wait(&mut cx).is_ready());
         cell.lock().notify_all();
         assert!(reused.poll_wait(&mut cx).is_ready());
         assert!(signal.poll_wait(&mut cx).is_pending());
@@ -304,5 +305,27 @@ mod tests {
         ended(&cell, third, now);
         cell.lock().notify_all();
         assert!(reused.poll_wait(&mut cx).is_pending());
+    }
+
+    #[test]
+    fn a_call_that_ends_lets_go_of_its_waker() {
+        struct Task;
+        impl std::task::Wake for Task {
+            fn wake(self: Arc<Self>) {}
+        }
+        let cell = EngineCell::new(Engine::new(EngineConfig::from_client(&ClientConfig::new())));
+        let now = Instant::now();
+        let (id, signal) = submit(&cell, now);
+        let task = Arc::new(Task);
+        let waker = std::task::Waker::from(Arc::clone(&task));
+        assert!(
+            signal
+                .poll_wait(&mut std::task::Context::from_waker(&waker))
+                .is_pending()
+        );
+        drop(waker);
+        assert_eq!(Arc::strong_count(&task), 2, "the signal holds the waker");
+        ended(&cell, id, now);
+        assert_eq!(Arc::strong_count(&task), 1, "the kept signal holds no task");
     }
 }

@@ -4,6 +4,7 @@
 use std::collections::BTreeSet;
 use std::fmt;
 
+use http::HeaderName;
 use serde::{Deserialize, Serialize, Serializer};
 use serde_json::{Map, Value};
 
@@ -250,13 +251,22 @@ impl ResponseMeta {
         let mut model_used = None;
         let mut content_type = None;
         let mut cache = None;
+        const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+        const X_MODEL_USED: HeaderName = HeaderName::from_static("x-model-used");
+        const X_CACHE: HeaderName = HeaderName::from_static("x-cache");
         for (name, value) in headers {
-            let slot = match name.as_str() {
-                "content-type" => &mut content_type,
-                "x-request-id" => &mut request_id,
-                "x-model-used" => &mut model_used,
-                "x-cache" => &mut cache,
-                _ => continue,
+            // Names compared as names, not as text: a standard name against a custom one
+            // differs at once, without spelling either out.
+            let slot = if *name == http::header::CONTENT_TYPE {
+                &mut content_type
+            } else if *name == X_REQUEST_ID {
+                &mut request_id
+            } else if *name == X_MODEL_USED {
+                &mut model_used
+            } else if *name == X_CACHE {
+                &mut cache
+            } else {
+                continue;
             };
             if slot.is_none() {
                 *slot = value.to_str().ok().filter(|v| !v.is_empty());

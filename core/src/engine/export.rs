@@ -9,7 +9,7 @@
 
 #![cfg_attr(not(feature = "metrics"), allow(unused_variables))]
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::codec::EndpointKind;
 use crate::policy::BreakerState;
@@ -104,10 +104,11 @@ pub(super) fn call_ended(endpoint: EndpointKind, outcome: &'static str, took: Du
     }
 }
 
-/// An attempt was answered with `status` after `took`.
-pub(super) fn answered(endpoint: EndpointKind, status: u16, took: Duration) {
+/// An attempt started at `started` was answered with `status` at `now`.
+pub(super) fn answered(endpoint: EndpointKind, status: u16, started: Instant, now: Instant) {
     #[cfg(feature = "metrics")]
     {
+        let took = now.saturating_duration_since(started);
         metrics::counter!(
             RESPONSES_TOTAL,
             "endpoint" => endpoint.as_str(),

@@ -300,7 +300,8 @@ impl Engine {
         self.metrics.submitted += 1;
         let deadline = options.deadline_from(now);
         let span = trace::call_span(&prepared);
-        let mut call = Call {
+        // Stored first and placed where it lies: a call is large, and is moved once.
+        let id = self.insert(Call {
             prepared,
             options,
             deadline,
@@ -312,90 +313,94 @@ impl Engine {
             store: None,
             wait_counted: false,
             span,
+        });
+        if self.place(id, now) {
+            self.note_running();
+        }
+        export::occupancy(self.scheduler.running(), self.scheduler.queued());
+        id
+    }
+
+    /// Decides where a new call starts: refused (shutdown), answered from the cache,
+    /// following an identical call in flight, running, or queued for a permit. Returns
+    /// whether it took a permit.
+    fn place(&mut self, id: CallId, now: Instant) -> bool {
+        let Self {
+            config,
+            calls,
+            scheduler,
+            cache,
+            flights,
+            metrics,
+            closed,
+            ..
+        } = self;
+        let Some(call) = calls.get_mut(id) else {
+            return false;
         };
-        if self.closed {
-            self.metrics.failed(ErrorKind::Shutdown);
-            export::call_ended(
-                call.prepared.endpoint(),
-                ErrorKind::Shutdown.as_str(),
-                Duration::ZERO,
-            );
+        let endpoint = call.prepared.endpoint();
+        if *closed {
+            metrics.failed(ErrorKind::Shutdown);
+            export::call_ended(endpoint, ErrorKind::Shutdown.as_str(), Duration::ZERO);
             tracing::debug!(parent: &call.span, "refused: the client is shutting down");
             call.state = State::Finished(Err(Error::shutdown(
                 "the client is shutting down and accepts no new calls",
             )));
-            return self.insert(call);
+            return false;
         }
-        let cache = &self.config.cache;
+        let rules = &config.cache;
         let shareable = call.prepared.is_deterministic() && !call.prepared.is_stream();
-        let key = (shareable && (cache.enabled || cache.coalesce))
-            .then(|| CacheKey::of(&call.prepared, self.config.key_identity));
+        let key = (shareable && (rules.enabled || rules.coalesce))
+            .then(|| CacheKey::of(&call.prepared, config.key_identity));
         if let Some(key) = key {
-            if cache.enabled {
+            if rules.enabled {
                 call.store = Some(key);
             }
             if !call.options.no_cache {
-                if cache.enabled
-                    && let Some(mut hit) = self.cache.get(key, now)
+                if rules.enabled
+                    && let Some(mut hit) = cache.get(key, now)
                 {
-                    self.metrics.cache_hits += 1;
-                    self.metrics.succeeded += 1;
-                    export::count(export::CACHE_HITS_TOTAL, call.prepared.endpoint());
-                    export::call_ended(call.prepared.endpoint(), "ok", Duration::ZERO);
-                    self.metrics
-                        .latency(call.prepared.endpoint(), Duration::ZERO);
+                    metrics.cache_hits += 1;
+                    metrics.succeeded += 1;
+                    export::count(export::CACHE_HITS_TOTAL, endpoint);
+                    export::call_ended(endpoint, "ok", Duration::ZERO);
+                    metrics.latency(endpoint, Duration::ZERO);
                     let meta = hit.meta_mut();
                     meta.cached = true;
                     meta.attempts = 0;
                     call.state = State::Finished(Ok(hit));
                     tracing::debug!(parent: &call.span, "answered from the cache");
-                    return self.insert(call);
+                    return false;
                 }
-                if cache.coalesce {
-                    if self.flights.contains_key(&key) {
-                        let endpoint = call.prepared.endpoint();
+                if rules.coalesce {
+                    if let Some(flight) = flights.get_mut(&key) {
                         call.state = State::Following(key);
                         tracing::debug!(
                             parent: &call.span,
                             "coalesced: waits for an identical call in flight"
                         );
-                        let id = self.insert(call);
-                        self.metrics.coalesced += 1;
+                        flight.followers.push(id);
+                        metrics.coalesced += 1;
                         export::count(export::COALESCED_TOTAL, endpoint);
-                        if let Some(flight) = self.flights.get_mut(&key) {
-                            flight.followers.push(id);
-                        }
-                        return id;
+                        return false;
                     }
                     call.leads = Some(key);
+                    flights.insert(
+                        key,
+                        Flight {
+                            followers: Vec::new(),
+                        },
+                    );
                 }
             }
         }
-        let priority = call.options.priority;
-        let admitted = self.scheduler.try_admit();
-        if admitted {
+        if scheduler.try_admit() {
             call.state = State::Ready(Permit(()));
+            return true;
         }
-        let leads = call.leads;
-        if !admitted {
-            tracing::debug!(parent: &call.span, "queued for a permit");
-        }
-        let id = self.insert(call);
-        if let Some(key) = leads {
-            self.flights.insert(
-                key,
-                Flight {
-                    followers: Vec::new(),
-                },
-            );
-        }
-        if admitted {
-            self.note_running();
-        } else {
-            self.scheduler.enqueue(id, priority, now);
-        }
-        export::occupancy(self.scheduler.running(), self.scheduler.queued());
-        id
+        tracing::debug!(parent: &call.span, "queued for a permit");
+        scheduler.enqueue(id, call.options.priority, now);
+        false
     }
 
     /// Stores a new call and names its span.
@@ -600,13 +605,18 @@ impl Engine {
         };
         let body_len = response.body.len();
         if let State::InFlight(_, out) = &call.state {
-            let took = now.saturating_duration_since(out.started);
-            export::answered(call.prepared.endpoint(), response.status.as_u16(), took);
+            export::answered(
+                call.prepared.endpoint(),
+                response.status.as_u16(),
+                out.started,
+                now,
+            );
+            // The latency is worked out only when the event is recorded.
             tracing::debug!(
                 parent: &call.span,
                 attempt = call.attempts,
                 status = response.status.as_u16(),
-                latency_ms = trace::ms(took),
+                latency_ms = trace::ms(now.saturating_duration_since(out.started)),
                 answer_bytes = body_len,
                 "attempt answered"
             );
@@ -671,8 +681,7 @@ impl Engine {
             other => other,
         });
         if let State::InFlight(_, out) = &call.state {
-            let took = now.saturating_duration_since(out.started);
-            export::answered(call.prepared.endpoint(), status.as_u16(), took);
+            export::answered(call.prepared.endpoint(), status.as_u16(), out.started, now);
         }
         tracing::debug!(
             parent: &call.span,
@@ -1297,26 +1306,22 @@ impl Engine {
             }
             self.woken.push(follower);
         }
-        self.record_end(endpoint, &result, now, id);
+        let took = self.record_end(endpoint, &result, now, id);
         if let Some(call) = self.calls.get_mut(id) {
-            trace::call_end(
-                &call.span,
-                &result,
-                attempts,
-                now.saturating_duration_since(call.submitted),
-            );
+            trace::call_end(&call.span, &result, attempts, took);
             call.state = State::Finished(result);
         }
         self.woken.push(id);
     }
 
+    /// Counts a call's end in the metrics; returns how long the call took.
     fn record_end(
         &mut self,
         endpoint: EndpointKind,
         result: &Result<Output, Error>,
         now: Instant,
         id: CallId,
-    ) {
+    ) -> Duration {
         let submitted = self.calls.get(id).map_or(now, |c| c.submitted);
         let took = now.saturating_duration_since(submitted);
         self.metrics.latency(endpoint, took);
@@ -1331,6 +1336,7 @@ impl Engine {
             }
         };
         export::call_ended(endpoint, outcome, took);
+        took
     }
 
     /// Frees what a call holds, as its state says: its queue or line place, its attempt's
