@@ -8,6 +8,7 @@
 
 use std::ops::{Deref, DerefMut};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::Waker;
 use std::time::Instant;
 
 use blossom_core::engine::{CallId, Engine, Step};
@@ -64,14 +65,18 @@ impl<S: Notify + Default> EngineCell<S> {
     pub(crate) fn end_stream(&self, id: CallId, error: Option<&Error>, now: Instant) {
         let mut engine = self.lock();
         engine.on_stream_end(id, error, now);
-        engine.unregister(id);
+        let waker = engine.unregister(id);
+        drop(engine);
+        drop(waker);
     }
 
     /// Cancels a call whose future or stream was dropped, and forgets its signal.
     pub(crate) fn cancel_call(&self, id: CallId, now: Instant) {
         let mut engine = self.lock();
         engine.cancel(id, now);
-        engine.unregister(id);
+        let waker = engine.unregister(id);
+        drop(engine);
+        drop(waker);
     }
 
     /// If the engine ended the call from outside (shutdown), collects its error.
@@ -84,7 +89,9 @@ impl<S: Notify + Default> EngineCell<S> {
             Step::Done(Err(error)) => error,
             _ => Error::shutdown("the stream's call ended"),
         };
-        engine.unregister(id);
+        let waker = engine.unregister(id);
+        drop(engine);
+        drop(waker);
         Some(error)
     }
 }
@@ -103,10 +110,10 @@ impl<S: Notify + Default> EngineGuard<'_, S> {
         let entry = &mut signals[id.slot()];
         match entry {
             // Only this table holds it, and the table is locked: nobody can take a copy
-            // between the count and the reset (a second one: its last driver may have
-            // waited again after its call ended).
+            // between the count and the reuse. It was cleared when its call ended (a waker
+            // left in it since, by a driver that waited again, is replaced by the new
+            // call's first wait, outside the lock; a wake before that is only spurious).
             Some(entry) if Arc::strong_count(&entry.signal) == 1 => {
-                entry.signal.reset();
                 entry.owner = Some(id);
                 Arc::clone(&entry.signal)
             }
@@ -138,13 +145,17 @@ impl<S: Notify + Default> EngineGuard<'_, S> {
     }
 
     /// Forgets a call's signal (it has ended); the signal stays for the slot's next call.
-    pub(crate) fn unregister(&mut self, id: CallId) {
-        if let Some(Some(entry)) = self.0.signals.get_mut(id.slot())
-            && entry.owner == Some(id)
-        {
-            entry.owner = None;
-            // Lets go of the waker now: it may be the last reference to the caller's task.
-            entry.signal.reset();
+    /// Returns the waker it held, which the caller drops after the guard: it may be the last
+    /// reference to the caller's task, whose destructor may cancel another call and so take
+    /// this lock.
+    #[must_use = "drop the waker after the guard, not under the lock"]
+    pub(crate) fn unregister(&mut self, id: CallId) -> Option<Waker> {
+        match self.0.signals.get_mut(id.slot()) {
+            Some(Some(entry)) if entry.owner == Some(id) => {
+                entry.owner = None;
+                entry.signal.release()
+            }
+            _ => None,
         }
     }
 }

@@ -3,7 +3,7 @@
 use std::future::poll_fn;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Condvar, Mutex, PoisonError};
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 use std::time::Instant;
 
 use futures_util::task::AtomicWaker;
@@ -11,9 +11,10 @@ use futures_util::task::AtomicWaker;
 /// Something that can be fired to wake a waiting call.
 pub(crate) trait Notify: Send + Sync + 'static {
     fn notify(&self);
-    /// Returns to the state of a new signal (not fired, no waiter), for reuse by another
-    /// call. Only called on a signal nobody else holds.
-    fn reset(&self);
+    /// Its call has ended: clears it for the slot's next call and hands back the waker it
+    /// held, for the caller to drop once the engine's lock is released (dropping a waker may
+    /// run anything, even the destructor of a task holding another call of the client).
+    fn release(&self) -> Option<Waker>;
 }
 
 /// Wakes an async task.
@@ -29,9 +30,9 @@ impl Notify for AsyncSignal {
         self.waker.wake();
     }
 
-    fn reset(&self) {
+    fn release(&self) -> Option<Waker> {
         self.fired.store(false, Ordering::Release);
-        drop(self.waker.take());
+        self.waker.take()
     }
 }
 
@@ -43,15 +44,21 @@ impl AsyncSignal {
 
     /// Ready once the signal has fired since the last wait; registers `cx` otherwise.
     pub(crate) fn poll_wait(&self, cx: &mut Context<'_>) -> Poll<()> {
-        if self.fired.swap(false, Ordering::AcqRel) {
+        if self.take_fired() {
             return Poll::Ready(());
         }
         self.waker.register(cx.waker());
-        if self.fired.swap(false, Ordering::AcqRel) {
+        if self.take_fired() {
             Poll::Ready(())
         } else {
             Poll::Pending
         }
+    }
+
+    /// Whether the signal fired, resetting it; a plain load first, since it seldom has (a
+    /// swap is a locked instruction, and a call's driver asks on every poll).
+    fn take_fired(&self) -> bool {
+        self.fired.load(Ordering::Acquire) && self.fired.swap(false, Ordering::AcqRel)
     }
 }
 
@@ -74,9 +81,10 @@ impl Notify for BlockingSignal {
         self.condvar.notify_all();
     }
 
-    fn reset(&self) {
+    fn release(&self) -> Option<Waker> {
         *self.fired.lock().unwrap_or_else(PoisonError::into_inner) = false;
         self.maybe_fired.store(false, Ordering::Release);
+        None
     }
 }
 

@@ -329,7 +329,9 @@ fn next<'a, R: Runtime>(
         Step::Pending => return Next::Pending,
         Step::Stream(meta) => return Next::Stream(meta),
         Step::Done(result) => {
-            engine.unregister(id);
+            let waker = engine.unregister(id);
+            drop(engine);
+            drop(waker);
             return Next::Done(result);
         }
     };

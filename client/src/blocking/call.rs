@@ -89,7 +89,8 @@ pub(crate) fn execute<C: BlockingRuntime>(
             }
             Step::Done(result) => {
                 guard.armed = false;
-                inner.engine().unregister(id);
+                // A blocking signal holds no waker.
+                let _none = inner.engine().unregister(id);
                 return result.map(Executed::Output);
             }
         }

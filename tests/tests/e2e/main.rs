@@ -4,6 +4,7 @@
 
 mod abandoned_connections;
 mod blocking;
+mod call_lifecycle;
 mod cancellation;
 mod faults;
 mod metrics_export;
