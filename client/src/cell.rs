@@ -58,7 +58,10 @@ impl<S: Notify + Default> EngineCell<S> {
     /// Locks the engine. Never held across an `.await`: each use is one statement or block
     /// without suspension points. Dropping the guard fires the signals of woken calls.
     pub(crate) fn lock(&self) -> EngineGuard<'_, S> {
-        EngineGuard(self.state.lock().unwrap_or_else(PoisonError::into_inner))
+        EngineGuard {
+            locked: self.state.lock().unwrap_or_else(PoisonError::into_inner),
+            wake: Wakers::default(),
+        }
     }
 
     /// Reports a stream's end (`None`: read to its end) and forgets its signal.
@@ -96,14 +99,32 @@ impl<S: Notify + Default> EngineCell<S> {
     }
 }
 
-/// Exclusive access to the engine; wakes woken calls when dropped.
-pub(crate) struct EngineGuard<'a, S: Notify>(MutexGuard<'a, Locked<S>>);
+/// Exclusive access to the engine; wakes woken calls when dropped, after releasing the lock.
+pub(crate) struct EngineGuard<'a, S: Notify> {
+    /// Declared first, so dropped first: the lock is released before `wake` wakes anyone.
+    locked: MutexGuard<'a, Locked<S>>,
+    wake: Wakers,
+}
+
+/// Wakers to wake once the engine's lock is released: a wake may run anything, even code
+/// that takes the lock (an executor that polls in `wake`). Nothing is allocated unless
+/// someone is woken.
+#[derive(Default)]
+struct Wakers(Vec<Waker>);
+
+impl Drop for Wakers {
+    fn drop(&mut self) {
+        for waker in self.0.drain(..) {
+            waker.wake();
+        }
+    }
+}
 
 impl<S: Notify + Default> EngineGuard<'_, S> {
     /// The signal of a new call: its slot's last one when nobody holds that any more (the
     /// driver of the slot's previous call has dropped it), else a new one.
     pub(crate) fn register(&mut self, id: CallId) -> Arc<S> {
-        let signals = &mut self.0.signals;
+        let signals = &mut self.locked.signals;
         if signals.len() <= id.slot() {
             signals.resize_with(id.slot() + 1, || None);
         }
@@ -131,15 +152,15 @@ impl<S: Notify + Default> EngineGuard<'_, S> {
     /// Sets (or clears) the signal of the watchdog, which the guard fires whenever the
     /// engine asks for it; returns the signal it replaces.
     pub(crate) fn set_watchdog(&mut self, signal: Option<Arc<S>>) -> Option<Arc<S>> {
-        std::mem::replace(&mut self.0.watchdog, signal)
+        std::mem::replace(&mut self.locked.watchdog, signal)
     }
 
     /// Fires the signal of every call: each re-examines its state (after the watchdog
     /// stopped, an attempt still out starts another).
-    pub(crate) fn notify_all(&self) {
-        for entry in self.0.signals.iter().flatten() {
+    pub(crate) fn notify_all(&mut self) {
+        for entry in self.locked.signals.iter().flatten() {
             if entry.owner.is_some() {
-                entry.signal.notify();
+                self.wake.0.extend(entry.signal.fire());
             }
         }
     }
@@ -150,7 +171,7 @@ impl<S: Notify + Default> EngineGuard<'_, S> {
     /// this lock.
     #[must_use = "drop the waker after the guard, not under the lock"]
     pub(crate) fn unregister(&mut self, id: CallId) -> Option<Waker> {
-        match self.0.signals.get_mut(id.slot()) {
+        match self.locked.signals.get_mut(id.slot()) {
             Some(Some(entry)) if entry.owner == Some(id) => {
                 entry.owner = None;
                 entry.signal.release()
@@ -164,30 +185,33 @@ impl<S: Notify> Deref for EngineGuard<'_, S> {
     type Target = Engine;
 
     fn deref(&self) -> &Engine {
-        &self.0.engine
+        &self.locked.engine
     }
 }
 
 impl<S: Notify> DerefMut for EngineGuard<'_, S> {
     fn deref_mut(&mut self) -> &mut Engine {
-        &mut self.0.engine
+        &mut self.locked.engine
     }
 }
 
 impl<S: Notify> Drop for EngineGuard<'_, S> {
+    /// Fires the signals the engine asks for; their wakers are woken by `wake`'s drop, after
+    /// the lock's.
     fn drop(&mut self) {
-        let locked = &mut *self.0;
+        let locked = &mut *self.locked;
+        let wake = &mut self.wake.0;
         if locked.engine.take_watchdog_wake()
             && let Some(watchdog) = &locked.watchdog
         {
-            watchdog.notify();
+            wake.extend(watchdog.fire());
         }
         locked.engine.take_woken(&mut locked.woken);
         for id in locked.woken.drain(..) {
             if let Some(Some(entry)) = locked.signals.get(id.slot())
                 && entry.owner == Some(id)
             {
-                entry.signal.notify();
+                wake.extend(entry.signal.fire());
             }
         }
     }

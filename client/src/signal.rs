@@ -10,7 +10,17 @@ use futures_util::task::AtomicWaker;
 
 /// Something that can be fired to wake a waiting call.
 pub(crate) trait Notify: Send + Sync + 'static {
-    fn notify(&self);
+    /// Fires the signal, and returns the waker to wake, which the caller wakes once the
+    /// engine's lock is released (a wake may run anything, even code that takes that lock).
+    fn fire(&self) -> Option<Waker>;
+
+    /// Fires the signal and wakes its waiter; only outside the engine's lock.
+    fn notify(&self) {
+        if let Some(waker) = self.fire() {
+            waker.wake();
+        }
+    }
+
     /// Its call has ended: clears it for the slot's next call and hands back the waker it
     /// held, for the caller to drop once the engine's lock is released (dropping a waker may
     /// run anything, even the destructor of a task holding another call of the client).
@@ -25,9 +35,9 @@ pub(crate) struct AsyncSignal {
 }
 
 impl Notify for AsyncSignal {
-    fn notify(&self) {
+    fn fire(&self) -> Option<Waker> {
         self.fired.store(true, Ordering::Release);
-        self.waker.wake();
+        self.waker.take()
     }
 
     fn release(&self) -> Option<Waker> {
@@ -73,12 +83,14 @@ pub(crate) struct BlockingSignal {
 }
 
 impl Notify for BlockingSignal {
-    fn notify(&self) {
+    /// Wakes its thread at once: a condition variable runs no code of anyone else's.
+    fn fire(&self) -> Option<Waker> {
         let mut fired = self.fired.lock().unwrap_or_else(PoisonError::into_inner);
         *fired = true;
         self.maybe_fired.store(true, Ordering::Release);
         drop(fired);
         self.condvar.notify_all();
+        None
     }
 
     fn release(&self) -> Option<Waker> {

@@ -29,7 +29,8 @@ pub(crate) struct Inner<R> {
 impl<R> Drop for Inner<R> {
     /// Wakes the watchdog, which then finds the client gone and ends.
     fn drop(&mut self) {
-        if let Some(watchdog) = self.cell.lock().set_watchdog(None) {
+        let watchdog = self.cell.lock().set_watchdog(None);
+        if let Some(watchdog) = watchdog {
             watchdog.notify();
         }
     }

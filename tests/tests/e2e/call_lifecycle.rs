@@ -763,3 +763,67 @@ fn dropping_a_call_whose_signal_holds_the_last_waker_of_a_task_with_another_call
         .expect("deadlock: the engine's lock was held while the signal dropped the task's waker");
     assert_eq!((cancelled, queued), (2, 0));
 }
+
+/// A waker whose wake asks the client for its metrics (which takes the engine's lock), as an
+/// executor that polls its task inside `wake` would.
+struct ReentrantWaker {
+    client: Client,
+    woken: std::sync::atomic::AtomicUsize,
+}
+
+impl std::task::Wake for ReentrantWaker {
+    fn wake(self: std::sync::Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &std::sync::Arc<Self>) {
+        let _ = self.client.metrics();
+        self.woken.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// A queued call is woken when the call ahead of it ends; its waker, which takes the
+/// engine's lock itself, is woken after the lock is released.
+#[test]
+fn a_wake_runs_after_the_engines_lock_is_released() {
+    let (done, finished) = std::sync::mpsc::channel();
+    let server = Server::start(vec![Script::new().hold(Duration::from_secs(30))]).unwrap();
+    let base_url = server.base_url();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let client = Client::builder()
+                .base_url(&base_url)
+                .max_concurrent(1)
+                .build()
+                .unwrap();
+            let blocker = tokio::spawn(client.text("blocker").into_future());
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            let task = std::sync::Arc::new(ReentrantWaker {
+                client: client.clone(),
+                woken: std::sync::atomic::AtomicUsize::new(0),
+            });
+            let waker = std::task::Waker::from(std::sync::Arc::clone(&task));
+            let mut queued = client.text("queued").into_future();
+            assert!(
+                queued
+                    .as_mut()
+                    .poll(&mut std::task::Context::from_waker(&waker))
+                    .is_pending()
+            );
+            // Ending the blocker frees the permit: the queued call is admitted and woken.
+            blocker.abort();
+            let _ = blocker.await;
+            let woken = task.woken.load(std::sync::atomic::Ordering::SeqCst);
+            drop(queued);
+            done.send(woken).unwrap();
+        });
+    });
+    let woken = finished
+        .recv_timeout(Duration::from_secs(5))
+        .expect("deadlock: a waker was woken under the engine's lock");
+    assert_eq!(woken, 1);
+}
