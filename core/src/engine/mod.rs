@@ -676,13 +676,13 @@ impl Engine {
         if let Some(secret) = &self.config.redact {
             meta.scrub(secret.expose());
         }
+        if let State::InFlight(_, out) = &call.state {
+            export::answered(call.prepared.endpoint(), status.as_u16(), out.started, now);
+        }
         call.state.morph(|state| match state {
             State::InFlight(permit, out) => State::Opening(permit, out, meta),
             other => other,
         });
-        if let State::InFlight(_, out) = &call.state {
-            export::answered(call.prepared.endpoint(), status.as_u16(), out.started, now);
-        }
         tracing::debug!(
             parent: &call.span,
             attempt = call.attempts,

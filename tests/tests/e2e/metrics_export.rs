@@ -31,6 +31,23 @@ fn value<'a>(
         .map(|(_, _, v)| v)
 }
 
+/// Every series the recorder holds.
+fn series(snapshotter: &metrics_util::debugging::Snapshotter) -> Vec<Series> {
+    snapshotter
+        .snapshot()
+        .into_vec()
+        .into_iter()
+        .map(|(key, _, _, value)| {
+            let key = key.key();
+            let labels = key
+                .labels()
+                .map(|l| (l.key().to_owned(), l.value().to_owned()))
+                .collect();
+            (key.name().to_owned(), labels, value)
+        })
+        .collect()
+}
+
 #[test]
 fn a_retried_call_and_a_cache_hit_are_published() {
     let server = Server::start(vec![
@@ -60,19 +77,7 @@ fn a_retried_call_and_a_cache_hit_are_published() {
             assert!(client.text(request()).await.unwrap().meta.cached);
         });
     });
-    let snapshot: Vec<Series> = snapshotter
-        .snapshot()
-        .into_vec()
-        .into_iter()
-        .map(|(key, _, _, value)| {
-            let key = key.key();
-            let labels = key
-                .labels()
-                .map(|l| (l.key().to_owned(), l.value().to_owned()))
-                .collect();
-            (key.name().to_owned(), labels, value)
-        })
-        .collect();
+    let snapshot = series(&snapshotter);
     let text = [("endpoint", "text")];
     let counter = |name: &str, labels: &[(&str, &str)]| match value(&snapshot, name, labels) {
         Some(DebugValue::Counter(n)) => *n,
@@ -124,4 +129,51 @@ fn a_retried_call_and_a_cache_hit_are_published() {
         other => panic!("{other:?}"),
     }
     assert_eq!(server.requests(), 2);
+}
+
+/// A stream's answer is counted when its head arrives, with the attempt's duration.
+#[test]
+fn a_streamed_answer_is_published() {
+    let server = Server::start(vec![Script::sse(&["streamed"])]).unwrap();
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    metrics::with_local_recorder(&recorder, || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let client = Client::builder()
+                .base_url(&server.base_url())
+                .api_key("sk_MetricsExportMetricsExportMetric1")
+                .build()
+                .unwrap();
+            let mut stream = client
+                .chat_stream(ChatRequest::new("openai").user("stream me"))
+                .await
+                .unwrap();
+            let mut text = String::new();
+            while let Some(chunk) = stream.next().await {
+                text.push_str(chunk.unwrap().text());
+            }
+            assert_eq!(text, "streamed");
+        });
+    });
+    let snapshot = series(&snapshotter);
+    match value(
+        &snapshot,
+        export::RESPONSES_TOTAL,
+        &[("endpoint", "text"), ("status", "200")],
+    ) {
+        Some(DebugValue::Counter(n)) => assert_eq!(*n, 1),
+        other => panic!("{other:?} in {snapshot:#?}"),
+    }
+    match value(
+        &snapshot,
+        export::ATTEMPT_DURATION_SECONDS,
+        &[("endpoint", "text")],
+    ) {
+        Some(DebugValue::Histogram(values)) => assert_eq!(values.len(), 1),
+        other => panic!("{other:?}"),
+    }
 }
