@@ -12,6 +12,7 @@ use isahc::{AsyncBody, HttpClient};
 use crate::body::{AsyncChunks, BlockingChunks};
 use crate::errors::from_isahc;
 use crate::park::block_on_until;
+use tracing::Dispatch;
 use tracing::instrument::{WithDispatch, WithSubscriber as _};
 use tracing::subscriber::NoSubscriber;
 
@@ -69,6 +70,10 @@ fn curl_duration(duration: Duration) -> Duration {
 pub struct IsahcTransport {
     client: HttpClient,
     max_body_bytes: usize,
+    /// The dispatcher every exchange runs under (see [`quiet`]): made once, since making
+    /// one registers it with every `tracing` callsite of the process, which took more
+    /// instructions than the rest of what the SDK does for a call.
+    quiet: Dispatch,
 }
 
 impl std::fmt::Debug for IsahcTransport {
@@ -88,16 +93,19 @@ impl IsahcTransport {
         Ok(Self {
             client: build_http_client(config)?,
             max_body_bytes: config.max_body_bytes,
+            quiet: Dispatch::new(NoSubscriber::default()),
         })
     }
 }
 
-/// Runs an isahc exchange with no tracing subscriber. isahc turns on libcurl's verbose mode
-/// whenever its span is enabled, and then logs every request head, the `Authorization`
-/// header and the key in it included, under `isahc::wire`: an application tracing at TRACE
-/// would write the key to its logs. The SDK's own events are not affected.
-fn quiet<F: std::future::Future>(exchange: F) -> WithDispatch<F> {
-    exchange.with_subscriber(NoSubscriber::default())
+/// Runs an isahc exchange under `quiet`, a dispatcher to no subscriber. isahc turns on
+/// libcurl's verbose mode whenever its span is enabled, and then logs every request head,
+/// the `Authorization` header and the key in it included, under `isahc::wire`: an
+/// application tracing at TRACE would write the key to its logs. The SDK's own events are
+/// not affected. `quiet` is registered (once, when the transport is made), so callsites the
+/// application enables ask it per event, and it says no.
+fn quiet<F: std::future::Future>(exchange: F, quiet: &Dispatch) -> WithDispatch<F> {
+    exchange.with_subscriber(quiet.clone())
 }
 
 /// Rebuilds the request with an isahc body. Bodies are buffered (not readers) so curl can
@@ -125,7 +133,7 @@ fn to_isahc(request: http::Request<Bytes>) -> Result<http::Request<AsyncBody>, T
 impl Transport for IsahcTransport {
     async fn send(&self, request: http::Request<Bytes>) -> Result<HttpResponse, TransportError> {
         let request = to_isahc(request)?;
-        let response = quiet(self.client.send_async(request))
+        let response = quiet(self.client.send_async(request), &self.quiet)
             .await
             .map_err(from_isahc)?;
         let (parts, body) = response.into_parts();
@@ -145,14 +153,17 @@ impl BlockingTransport for IsahcTransport {
     ) -> Result<BlockingResponse, TransportError> {
         let request = to_isahc(request)?;
         // The async exchange, waited for on this thread: dropping it at the deadline aborts it.
-        let response = block_on_until(quiet(self.client.send_async(request)), deadline)
-            .ok_or_else(|| {
-                TransportError::new(
-                    TransportErrorKind::Timeout,
-                    "no response head before the attempt's deadline",
-                )
-            })?
-            .map_err(from_isahc)?;
+        let response = block_on_until(
+            quiet(self.client.send_async(request), &self.quiet),
+            deadline,
+        )
+        .ok_or_else(|| {
+            TransportError::new(
+                TransportErrorKind::Timeout,
+                "no response head before the attempt's deadline",
+            )
+        })?
+        .map_err(from_isahc)?;
         let (parts, body) = response.into_parts();
         Ok(BlockingResponse {
             status: parts.status,
