@@ -1,7 +1,7 @@
 //! Requests → replayable `http::Request<Bytes>` (exact bytes; the key only in `Authorization`).
 
 use bytes::Bytes;
-use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue, USER_AGENT};
+use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue, USER_AGENT};
 use http::{Method, Request};
 
 use super::url::{Query, is_dot_segment, push_segment};
@@ -270,23 +270,29 @@ impl Encoder {
         let mut url = String::with_capacity(self.base.len() + path_and_query.len());
         url.push_str(&self.base);
         url.push_str(&path_and_query);
-        let mut builder = Request::builder()
-            .method(method)
-            .uri(url)
-            .header(USER_AGENT, self.user_agent.clone())
-            .header(ACCEPT, accept);
-        if let Some(auth) = &self.authorization {
-            builder = builder.header(AUTHORIZATION, auth.clone());
-        }
-        if body.is_some() {
-            builder = builder.header(CONTENT_TYPE, JSON);
-        }
-        builder.body(body.unwrap_or_default()).map_err(|e| {
+        // Made in place rather than through `Request::builder`, which moves the whole
+        // request head at every step.
+        let uri = http::Uri::try_from(url).map_err(|e| {
             Error::invalid_input(
                 "prompt",
                 format!("the request cannot be expressed as a URL ({e}); a prompt this long belongs in a chat request"),
             )
-        })
+        })?;
+        let has_body = body.is_some();
+        let mut request = Request::new(body.unwrap_or_default());
+        *request.method_mut() = method;
+        *request.uri_mut() = uri;
+        let mut headers = HeaderMap::with_capacity(4);
+        headers.insert(USER_AGENT, self.user_agent.clone());
+        headers.insert(ACCEPT, accept);
+        if let Some(auth) = &self.authorization {
+            headers.insert(AUTHORIZATION, auth.clone());
+        }
+        if has_body {
+            headers.insert(CONTENT_TYPE, JSON);
+        }
+        *request.headers_mut() = headers;
+        Ok(request)
     }
 }
 
