@@ -863,7 +863,9 @@ impl Engine {
 
     /// Moves the ids of calls woken since the last call into `out`.
     pub fn take_woken(&mut self, out: &mut Vec<CallId>) {
-        out.append(&mut self.woken);
+        if !self.woken.is_empty() {
+            out.append(&mut self.woken);
+        }
     }
 
     /// Stops admitting calls: later submissions fail with [`ErrorKind::Shutdown`]. Calls

@@ -82,6 +82,8 @@ struct Waiting<Id> {
 #[derive(Debug, Clone)]
 pub struct PriorityQueue<Id> {
     queues: [VecDeque<Waiting<Id>>; 4],
+    /// Calls queued in all classes (asked on every engine step, mostly while there are none).
+    len: usize,
     aging: Duration,
     seq: u64,
 }
@@ -91,6 +93,7 @@ impl<Id: Copy + PartialEq> PriorityQueue<Id> {
     pub fn new(aging: Duration) -> Self {
         Self {
             queues: Default::default(),
+            len: 0,
             aging,
             seq: 0,
         }
@@ -99,6 +102,7 @@ impl<Id: Copy + PartialEq> PriorityQueue<Id> {
     /// Queues `id` at the back of its class.
     pub fn push(&mut self, id: Id, priority: Priority, now: Instant) {
         self.seq += 1;
+        self.len += 1;
         self.queues[priority.rank()].push_back(Waiting {
             id,
             since: now,
@@ -111,6 +115,7 @@ impl<Id: Copy + PartialEq> PriorityQueue<Id> {
         for queue in &mut self.queues {
             if let Some(at) = queue.iter().position(|w| w.id == id) {
                 queue.remove(at);
+                self.len -= 1;
                 return true;
             }
         }
@@ -126,7 +131,9 @@ impl<Id: Copy + PartialEq> PriorityQueue<Id> {
     /// Removes and returns the call to serve next at `now` (see [`peek`](Self::peek)).
     pub fn pop(&mut self, now: Instant) -> Option<Id> {
         let (rank, _) = self.best(now)?;
-        self.queues[rank].pop_front().map(|w| w.id)
+        let popped = self.queues[rank].pop_front()?;
+        self.len -= 1;
+        Some(popped.id)
     }
 
     fn best(&self, now: Instant) -> Option<(usize, Id)> {
@@ -150,12 +157,12 @@ impl<Id: Copy + PartialEq> PriorityQueue<Id> {
 
     /// Calls queued.
     pub fn len(&self) -> usize {
-        self.queues.iter().map(VecDeque::len).sum()
+        self.len
     }
 
     /// Whether no call is queued.
     pub fn is_empty(&self) -> bool {
-        self.queues.iter().all(VecDeque::is_empty)
+        self.len == 0
     }
 }
 
@@ -282,5 +289,43 @@ mod tests {
         assert_eq!(s.next(t0), None, "nobody queued");
         assert!(s.try_admit());
         assert_eq!(s.running(), 2);
+    }
+
+    proptest::proptest! {
+        /// Whatever is pushed, removed and popped, the count kept is the calls queued, and
+        /// every call pushed comes out exactly once.
+        #[test]
+        fn the_count_is_the_calls_queued(
+            ops in proptest::collection::vec((0u8..3, 0u32..20, 0usize..4), 1..200),
+        ) {
+            let t0 = origin();
+            let mut queue = PriorityQueue::new(Duration::from_secs(2));
+            let mut held: Vec<u32> = Vec::new();
+            let classes = [Priority::Low, Priority::Normal, Priority::High, Priority::Critical];
+            for (i, (op, id, class)) in ops.into_iter().enumerate() {
+                let now = t0 + Duration::from_millis(i as u64 * 10);
+                match op {
+                    0 if !held.contains(&id) => {
+                        queue.push(id, classes[class], now);
+                        held.push(id);
+                    }
+                    1 => {
+                        let was = held.contains(&id);
+                        proptest::prop_assert_eq!(queue.remove(id), was);
+                        held.retain(|h| *h != id);
+                    }
+                    _ => {
+                        if let Some(popped) = queue.pop(now) {
+                            proptest::prop_assert!(held.contains(&popped));
+                            held.retain(|h| *h != popped);
+                        } else {
+                            proptest::prop_assert!(held.is_empty());
+                        }
+                    }
+                }
+                proptest::prop_assert_eq!(queue.len(), held.len());
+                proptest::prop_assert_eq!(queue.is_empty(), held.is_empty());
+            }
+        }
     }
 }
