@@ -65,6 +65,13 @@ impl BlockingRuntime for SystemRuntime {
         std::thread::spawn(task);
     }
 
+    /// On the `blocking` crate's pool, whose threads wait a while for the next task before
+    /// they end: a thread started for every stream's drain cost about 30 µs of CPU a
+    /// stream (`BENCHMARKS.md`, "The blocking client's streams").
+    fn spawn_short(&self, task: Box<dyn FnOnce() + Send>) {
+        blocking::unblock(task).detach();
+    }
+
     fn seed(&self) -> u64 {
         os_seed()
     }

@@ -94,6 +94,13 @@ pub trait BlockingRuntime: BlockingClock + Default {
     /// Runs `task` on a thread of its own (the workers of blocking batches and pools).
     fn spawn_thread(&self, task: Box<dyn FnOnce() + Send>);
 
+    /// Runs a short `task` in the background: the drain of a stream's rest after `[DONE]`,
+    /// which lasts at most the stream's drain timeout. A thread that is reused saves one
+    /// thread's start per stream. The default is [`spawn_thread`](Self::spawn_thread).
+    fn spawn_short(&self, task: Box<dyn FnOnce() + Send>) {
+        self.spawn_thread(task);
+    }
+
     /// The transport a client of this runtime uses unless another is given.
     ///
     /// # Errors

@@ -126,7 +126,7 @@ impl BlockingChatStream {
             let runtime = Arc::clone(&inner);
             inner
                 .clock
-                .spawn_thread(Box::new(move || drain_body(body, drain, &runtime.clock)));
+                .spawn_short(Box::new(move || drain_body(body, drain, &runtime.clock)));
         });
         Self {
             meta,
