@@ -3,8 +3,8 @@
 
 blossom_tests::example_tests! {
     features: "",
-    simple_request => "01_simple_request",
-    streaming => "02_streaming",
-    batch => "03_batch",
-    graceful_shutdown => "04_graceful_shutdown",
+    simple_request => "blocking_01_simple_request",
+    streaming => "blocking_02_streaming",
+    batch => "blocking_03_batch",
+    graceful_shutdown => "blocking_04_graceful_shutdown",
 }

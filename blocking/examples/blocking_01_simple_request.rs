@@ -1,6 +1,6 @@
 //! One call without any async runtime: a chat answer and an image.
 //!
-//! docs/PATTERNS.md row 1. Run it with `cargo run -p blossom-blocking --example 01_simple_request`.
+//! docs/PATTERNS.md row 1. Run it with `cargo run -p blossom-blocking --example blocking_01_simple_request`.
 
 use blossom_blocking::{ChatRequest, Client, ImageRequest};
 use blossom_emulator::{DEMO_SECRET_KEY, Emulator, EmulatorConfig};

@@ -3,7 +3,7 @@
 //!
 //! docs/PATTERNS.md row 18. A real program calls `shutdown` from its Ctrl-C handler (for
 //! example the `ctrlc` crate's); this demo does it after 150 ms. Run it with
-//! `cargo run -p blossom-blocking --example 04_graceful_shutdown`.
+//! `cargo run -p blossom-blocking --example blocking_04_graceful_shutdown`.
 
 use std::time::Duration;
 

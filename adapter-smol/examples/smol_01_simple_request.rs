@@ -1,6 +1,6 @@
 //! One call with smol: a chat answer and an image, against an in-process emulator.
 //!
-//! docs/PATTERNS.md row 1. Run it with `cargo run -p blossom-smol --example 01_simple_request`.
+//! docs/PATTERNS.md row 1. Run it with `cargo run -p blossom-smol --example smol_01_simple_request`.
 
 use blossom_emulator::{DEMO_SECRET_KEY, Emulator, EmulatorConfig};
 use blossom_smol::{ChatRequest, Client, ImageRequest};

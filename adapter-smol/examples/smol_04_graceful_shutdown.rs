@@ -3,7 +3,7 @@
 //!
 //! docs/PATTERNS.md row 18. A real program passes a future that resolves on Ctrl-C (for
 //! example from the `ctrlc` or `async-signal` crates) as `stop`; this demo stops itself after
-//! 150 ms. Run it with `cargo run -p blossom-smol --example 04_graceful_shutdown`.
+//! 150 ms. Run it with `cargo run -p blossom-smol --example smol_04_graceful_shutdown`.
 
 use std::time::Duration;
 

@@ -1,7 +1,7 @@
 //! A batch with a concurrency limit, without async: 30 prompts on 6 worker threads, results
 //! as an iterator of `(index, Result)`.
 //!
-//! docs/PATTERNS.md rows 3 and 9. Run it with `cargo run -p blossom-blocking --example 03_batch`.
+//! docs/PATTERNS.md rows 3 and 9. Run it with `cargo run -p blossom-blocking --example blocking_03_batch`.
 
 use std::time::{Duration, Instant};
 

@@ -1,7 +1,7 @@
 //! A streamed chat answer with smol: chunks are printed as they arrive.
 //!
 //! docs/PATTERNS.md row 1 (streaming). Run it with
-//! `cargo run -p blossom-smol --example 02_streaming`.
+//! `cargo run -p blossom-smol --example smol_02_streaming`.
 
 use std::io::Write as _;
 

@@ -1,7 +1,7 @@
 //! A batch with a concurrency limit, with smol: 30 prompts, 6 at a time, one failure never
 //! stopping the rest.
 //!
-//! docs/PATTERNS.md rows 3 and 9. Run it with `cargo run -p blossom-smol --example 03_batch`.
+//! docs/PATTERNS.md rows 3 and 9. Run it with `cargo run -p blossom-smol --example smol_03_batch`.
 
 use std::time::{Duration, Instant};
 

@@ -1,7 +1,7 @@
 //! A streamed chat answer without async: the stream is an iterator of chunks.
 //!
 //! docs/PATTERNS.md row 1 (streaming). Run it with
-//! `cargo run -p blossom-blocking --example 02_streaming`.
+//! `cargo run -p blossom-blocking --example blocking_02_streaming`.
 
 use std::io::Write as _;
 
