@@ -27,6 +27,8 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod short_tasks;
+
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
@@ -65,11 +67,11 @@ impl BlockingRuntime for SystemRuntime {
         std::thread::spawn(task);
     }
 
-    /// On the `blocking` crate's pool, whose threads wait a while for the next task before
-    /// they end: a thread started for every stream's drain cost about 30 µs of CPU a
+    /// On threads that wait a second for the next task before they end
+    /// (`short_tasks`): a thread started for every stream's drain cost about 30 µs of CPU a
     /// stream (`BENCHMARKS.md`, "The blocking client's streams").
     fn spawn_short(&self, task: Box<dyn FnOnce() + Send>) {
-        blocking::unblock(task).detach();
+        short_tasks::SHORT_TASKS.spawn(task);
     }
 
     fn seed(&self) -> u64 {

@@ -11,4 +11,5 @@ mod metrics_export;
 mod smol;
 mod smol_watchdog;
 mod tokio_client;
+mod transports_and_drains;
 mod watchdog;
