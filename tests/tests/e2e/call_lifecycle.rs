@@ -716,23 +716,10 @@ impl std::task::Wake for OwningWaker {
 /// while a waker is dropped (a waker's drop runs anything, here the client's own code).
 #[test]
 fn dropping_a_call_whose_signal_holds_the_last_waker_of_a_task_with_another_call() {
-    let (done, finished) = std::sync::mpsc::channel();
-    let server = Server::start(vec![Script::new().hold(Duration::from_secs(30))]).unwrap();
-    let base_url = server.base_url();
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime.block_on(async {
-            let client = Client::builder()
-                .base_url(&base_url)
-                .max_concurrent(1)
-                .build()
-                .unwrap();
-            // Holds the only permit: the two calls below are queued.
-            let _blocker = tokio::spawn(client.text("blocker").into_future());
-            tokio::time::sleep(Duration::from_millis(50)).await;
+    let (cancelled, queued) = with_blocked_client(
+        "the engine's lock was held while the signal dropped the task's waker",
+        |client, _blocker| async move {
+            // The blocker holds the only permit: the two calls below are queued.
             let mut other = client.text("other").into_future();
             let noop = futures_util::task::noop_waker();
             assert!(
@@ -755,13 +742,45 @@ fn dropping_a_call_whose_signal_holds_the_last_waker_of_a_task_with_another_call
             drop(task);
             drop(call);
             let m = client.metrics();
-            done.send((m.cancelled, m.queued)).unwrap();
+            (m.cancelled, m.queued)
+        },
+    );
+    assert_eq!((cancelled, queued), (2, 0));
+}
+
+/// Runs `body` with a one-permit client whose first call (`blocker`, spawned) holds that
+/// permit against a server that never answers, on a current-thread runtime of its own
+/// thread; returns its result, or fails with `deadlock` if it does not come within 5 s (a
+/// thread stuck on the engine's lock never returns).
+fn with_blocked_client<T: Send + 'static, F>(
+    deadlock: &str,
+    body: impl FnOnce(Client, tokio::task::JoinHandle<Result<TextReply, Error>>) -> F + Send + 'static,
+) -> T
+where
+    F: std::future::Future<Output = T>,
+{
+    let (done, finished) = std::sync::mpsc::channel();
+    let server = Server::start(vec![Script::new().hold(Duration::from_secs(30))]).unwrap();
+    let base_url = server.base_url();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let client = Client::builder()
+                .base_url(&base_url)
+                .max_concurrent(1)
+                .build()
+                .unwrap();
+            let blocker = tokio::spawn(client.text("blocker").into_future());
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            done.send(body(client, blocker).await).unwrap();
         });
     });
-    let (cancelled, queued) = finished
+    finished
         .recv_timeout(Duration::from_secs(5))
-        .expect("deadlock: the engine's lock was held while the signal dropped the task's waker");
-    assert_eq!((cancelled, queued), (2, 0));
+        .unwrap_or_else(|_| panic!("deadlock: {deadlock}"))
 }
 
 /// A waker whose wake asks the client for its metrics (which takes the engine's lock), as an
@@ -786,22 +805,9 @@ impl std::task::Wake for ReentrantWaker {
 /// engine's lock itself, is woken after the lock is released.
 #[test]
 fn a_wake_runs_after_the_engines_lock_is_released() {
-    let (done, finished) = std::sync::mpsc::channel();
-    let server = Server::start(vec![Script::new().hold(Duration::from_secs(30))]).unwrap();
-    let base_url = server.base_url();
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime.block_on(async {
-            let client = Client::builder()
-                .base_url(&base_url)
-                .max_concurrent(1)
-                .build()
-                .unwrap();
-            let blocker = tokio::spawn(client.text("blocker").into_future());
-            tokio::time::sleep(Duration::from_millis(50)).await;
+    let woken = with_blocked_client(
+        "a waker was woken under the engine's lock",
+        |client, blocker| async move {
             let task = std::sync::Arc::new(ReentrantWaker {
                 client: client.clone(),
                 woken: std::sync::atomic::AtomicUsize::new(0),
@@ -819,11 +825,8 @@ fn a_wake_runs_after_the_engines_lock_is_released() {
             let _ = blocker.await;
             let woken = task.woken.load(std::sync::atomic::Ordering::SeqCst);
             drop(queued);
-            done.send(woken).unwrap();
-        });
-    });
-    let woken = finished
-        .recv_timeout(Duration::from_secs(5))
-        .expect("deadlock: a waker was woken under the engine's lock");
+            woken
+        },
+    );
     assert_eq!(woken, 1);
 }

@@ -31,8 +31,18 @@ fn value<'a>(
         .map(|(_, _, v)| v)
 }
 
-/// Every series the recorder holds.
-fn series(snapshotter: &metrics_util::debugging::Snapshotter) -> Vec<Series> {
+/// Runs `work` on a current-thread runtime under a recorder of this thread's own; returns
+/// every series it recorded.
+fn recorded(work: impl std::future::Future<Output = ()>) -> Vec<Series> {
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    metrics::with_local_recorder(&recorder, || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(work);
+    });
     snapshotter
         .snapshot()
         .into_vec()
@@ -58,26 +68,17 @@ fn a_retried_call_and_a_cache_hit_are_published() {
     let mut retry = RetryPolicy::default();
     retry.base = Duration::from_millis(5);
     retry.cap = Duration::from_millis(10);
-    let recorder = DebuggingRecorder::new();
-    let snapshotter = recorder.snapshotter();
-    metrics::with_local_recorder(&recorder, || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
+    let snapshot = recorded(async {
+        let client = Client::builder()
+            .base_url(&server.base_url())
+            .api_key("sk_MetricsExportMetricsExportMetric1")
+            .retry(retry)
             .build()
             .unwrap();
-        runtime.block_on(async {
-            let client = Client::builder()
-                .base_url(&server.base_url())
-                .api_key("sk_MetricsExportMetricsExportMetric1")
-                .retry(retry)
-                .build()
-                .unwrap();
-            let request = || TextRequest::new("count me").seed(5);
-            assert_eq!(client.text(request()).await.unwrap().text, "served");
-            assert!(client.text(request()).await.unwrap().meta.cached);
-        });
+        let request = || TextRequest::new("count me").seed(5);
+        assert_eq!(client.text(request()).await.unwrap().text, "served");
+        assert!(client.text(request()).await.unwrap().meta.cached);
     });
-    let snapshot = series(&snapshotter);
     let text = [("endpoint", "text")];
     let counter = |name: &str, labels: &[(&str, &str)]| match value(&snapshot, name, labels) {
         Some(DebugValue::Counter(n)) => *n,
@@ -135,31 +136,22 @@ fn a_retried_call_and_a_cache_hit_are_published() {
 #[test]
 fn a_streamed_answer_is_published() {
     let server = Server::start(vec![Script::sse(&["streamed"])]).unwrap();
-    let recorder = DebuggingRecorder::new();
-    let snapshotter = recorder.snapshotter();
-    metrics::with_local_recorder(&recorder, || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
+    let snapshot = recorded(async {
+        let client = Client::builder()
+            .base_url(&server.base_url())
+            .api_key("sk_MetricsExportMetricsExportMetric1")
             .build()
             .unwrap();
-        runtime.block_on(async {
-            let client = Client::builder()
-                .base_url(&server.base_url())
-                .api_key("sk_MetricsExportMetricsExportMetric1")
-                .build()
-                .unwrap();
-            let mut stream = client
-                .chat_stream(ChatRequest::new("openai").user("stream me"))
-                .await
-                .unwrap();
-            let mut text = String::new();
-            while let Some(chunk) = stream.next().await {
-                text.push_str(chunk.unwrap().text());
-            }
-            assert_eq!(text, "streamed");
-        });
+        let mut stream = client
+            .chat_stream(ChatRequest::new("openai").user("stream me"))
+            .await
+            .unwrap();
+        let mut text = String::new();
+        while let Some(chunk) = stream.next().await {
+            text.push_str(chunk.unwrap().text());
+        }
+        assert_eq!(text, "streamed");
     });
-    let snapshot = series(&snapshotter);
     match value(
         &snapshot,
         export::RESPONSES_TOTAL,
